@@ -1,0 +1,135 @@
+import { dirname } from 'node:path';
+import { callerLocation } from './location.ts';
+import { started, tcp } from './ready.ts';
+import type { RunningEnv, UpOptions } from './running.ts';
+import type { BuildNote, EnvOptions, EnvSpec, NamespaceSpec, ReadySpec, ServiceSpec } from './spec.ts';
+
+export interface ServiceOptions<Name extends string, Known extends string> {
+  /** Service name; defaults to the namespace's name. */
+  readonly name?: Name;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Services that must be ready before this one starts. */
+  readonly dependsOn?: readonly Known[];
+  /** How to tell the service is ready; a port implies `tcp()`. */
+  readonly ready?: ReadySpec;
+  /** Working directory, relative to the recipe file (default: the recipe's directory). */
+  readonly cwd?: string;
+}
+
+const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd']);
+const envOptionKeys = new Set(['readyTimeout', 'stopTimeout']);
+
+const brand = Symbol.for('warren.env-builder');
+
+/**
+ * An immutable description of an environment. Every call returns a new builder; nothing
+ * here touches the system. Type parameters collect namespace and service names so that
+ * `dependsOn`, `url()` and `exec()` accept only names the recipe declared.
+ */
+export class EnvBuilder<Namespaces extends string = never, Services extends string = never, Current extends string = never> {
+  readonly #spec: EnvSpec;
+  readonly [brand] = true;
+
+  constructor(spec: EnvSpec) {
+    this.#spec = deepFreeze(spec);
+    Object.freeze(this);
+  }
+
+  /** The plain, frozen spec; `JSON.stringify` round-trips it. */
+  get spec(): EnvSpec {
+    return this.#spec;
+  }
+
+  toJSON(): EnvSpec {
+    return this.#spec;
+  }
+
+  /** Adds a network namespace; following `.veth()` and `.service()` calls apply to it. */
+  namespace<N extends string>(name: N): EnvBuilder<Namespaces | N, Services, N> {
+    const ns: NamespaceSpec = { name, veth: false, loc: callerLocation() };
+    return new EnvBuilder({ ...this.#spec, namespaces: [...this.#spec.namespaces, ns] });
+  }
+
+  /** Joins the current namespace to the instance's bridge, so the host and other namespaces reach it. */
+  veth(): EnvBuilder<Namespaces, Services, Current> {
+    const loc = callerLocation();
+    const namespaces = [...this.#spec.namespaces];
+    const last = namespaces.at(-1);
+    if (!last) return this.#withNote({ code: 'no-namespace', message: '.veth() needs a .namespace() before it', loc });
+    if (last.veth) return this.#withNote({ code: 'duplicate-name', message: `namespace '${last.name}' already has a veth`, loc });
+    namespaces[namespaces.length - 1] = { ...last, veth: true };
+    return new EnvBuilder({ ...this.#spec, namespaces });
+  }
+
+  /**
+   * Runs a service in the current namespace. `command` is an executable, a `.ts`/`.js` file
+   * (relative to the recipe file) or an argv array.
+   */
+  service<N extends string = Current>(
+    command: string | readonly string[],
+    port?: number | ServiceOptions<N, Services>,
+    options?: ServiceOptions<N, Services>,
+  ): EnvBuilder<Namespaces, Services | N, Current> {
+    const loc = callerLocation();
+    const opts: ServiceOptions<N, Services> = (typeof port === 'object' && port !== null ? port : options) ?? {};
+    const portNumber = typeof port === 'object' && port !== null ? undefined : port;
+    const namespace = this.#spec.namespaces.at(-1)?.name ?? null;
+    const service: ServiceSpec = {
+      name: opts.name ?? namespace ?? '',
+      namespace,
+      command: Array.isArray(command) ? [...command] : (command as string),
+      baseDir: loc ? dirname(loc.file) : process.cwd(),
+      ...(portNumber === undefined ? {} : { port: portNumber }),
+      env: { ...(opts.env ?? {}) },
+      dependsOn: [...(opts.dependsOn ?? [])],
+      ready: opts.ready ?? (portNumber === undefined ? started() : tcp()),
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+      unknownOptions: Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
+      loc,
+    };
+    return new EnvBuilder({ ...this.#spec, services: [...this.#spec.services, service] });
+  }
+
+  /** Brings up an instance; resolves once every service is ready, or rolls back and throws. */
+  async up(options: UpOptions = {}): Promise<RunningEnv<Services>> {
+    const { up } = await import('../sdk/runtime/up.ts');
+    return up(this.#spec, options) as Promise<RunningEnv<Services>>;
+  }
+
+  /**
+   * Runs the CLI when this recipe file is the program's entry point (`tsx recipe.env.ts up`),
+   * and does nothing when the recipe is imported.
+   */
+  main(meta: ImportMeta): this {
+    void import('./entry-point.ts').then(async ({ isEntryPoint }) => {
+      if (!isEntryPoint(meta.url)) return;
+      const { runRecipeCli } = await import('../sdk/cli/main.ts');
+      await runRecipeCli(this.#spec, meta.url, process.argv.slice(2));
+    });
+    return this;
+  }
+
+  #withNote(note: BuildNote): EnvBuilder<Namespaces, Services, Current> {
+    return new EnvBuilder({ ...this.#spec, notes: [...this.#spec.notes, note] });
+  }
+}
+
+/** Starts a recipe: `env('checkout').namespace('user').veth().service('./user.ts', 3001)`. */
+export function env<Name extends string>(name: Name, options: EnvOptions = {}): EnvBuilder {
+  const loc = callerLocation();
+  const unknown = Object.keys(options).filter((key) => !envOptionKeys.has(key));
+  const notes: BuildNote[] = unknown.map((key) => ({ code: 'invalid-option', message: `env(): unknown option '${key}'`, loc }));
+  return new EnvBuilder({ version: 1, name, options: { ...options }, namespaces: [], services: [], notes, loc });
+}
+
+export function isEnvBuilder(value: unknown): value is EnvBuilder<string, string, string> {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,164 @@
+import { nameProblem } from './names.ts';
+import type { EnvSpec, Issue, IssueCode, Loc, ServiceSpec } from './spec.ts';
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Every problem in a spec, each with its recipe location. Pure: touches no file or process. */
+export function validate(spec: EnvSpec): Issue[] {
+  const issues: Issue[] = [];
+  const add = (code: IssueCode, path: string, message: string, loc: Loc | undefined) =>
+    issues.push(loc ? { code, path, message, loc } : { code, path, message });
+
+  for (const note of spec.notes) add(note.code, 'env', note.message, note.loc);
+  checkName(spec.name, 'name', `environment name '${String(spec.name)}'`, spec.loc, add);
+  checkTimeout(spec.options.readyTimeout, 'options.readyTimeout', 'readyTimeout', spec.loc, add);
+  checkTimeout(spec.options.stopTimeout, 'options.stopTimeout', 'stopTimeout', spec.loc, add);
+
+  const namespaces = new Map<string, { veth: boolean }>();
+  spec.namespaces.forEach((ns, i) => {
+    const path = `namespaces[${i}]`;
+    if (!checkName(ns.name, `${path}.name`, `namespace name '${String(ns.name)}'`, ns.loc, add)) return;
+    if (namespaces.has(ns.name)) add('duplicate-name', `${path}.name`, `namespace '${ns.name}' is declared twice`, ns.loc);
+    namespaces.set(ns.name, { veth: ns.veth });
+  });
+
+  const services = new Map<string, ServiceSpec>();
+  const ports = new Map<string, string>();
+  spec.services.forEach((service, i) => {
+    const path = `services[${i}]`;
+    const label = `service '${service.name}'`;
+    const loc = service.loc;
+    if (service.namespace === null) {
+      add('no-namespace', path, `.service() needs a .namespace() before it`, loc);
+    } else if (checkName(service.name, `${path}.name`, `service name '${String(service.name)}'`, loc, add)) {
+      if (services.has(service.name)) {
+        add('duplicate-name', `${path}.name`, `service '${service.name}' is declared twice (give one a { name })`, loc);
+      }
+      services.set(service.name, service);
+    }
+    for (const key of service.unknownOptions) add('invalid-option', path, `${label}: unknown option '${key}'`, loc);
+    checkCommand(service.command, `${path}.command`, label, loc, add);
+    if (service.cwd !== undefined && (typeof service.cwd !== 'string' || service.cwd === '' || service.cwd.includes('\0'))) {
+      add('invalid-option', `${path}.cwd`, `${label}: cwd must be a non-empty path`, loc);
+    }
+    if (service.port !== undefined) {
+      const port = service.port as unknown;
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        add('invalid-port', `${path}.port`, `${label}: port ${describe(port)} is not an integer from 1 to 65535`, loc);
+      } else if (service.namespace !== null) {
+        const key = `${service.namespace}:${port}`;
+        const holder = ports.get(key);
+        if (holder) add('port-clash', `${path}.port`, `${label}: port ${port} is already used by service '${holder}' in namespace '${service.namespace}'`, loc);
+        else ports.set(key, service.name);
+      }
+    }
+    checkEnv(service.env, `${path}.env`, label, loc, add);
+    checkReady(service, path, label, namespaces.get(service.namespace ?? '')?.veth ?? false, add);
+  });
+
+  spec.services.forEach((service, i) => {
+    const deps = service.dependsOn as unknown;
+    if (!Array.isArray(deps)) {
+      add('invalid-option', `services[${i}].dependsOn`, `service '${service.name}': dependsOn must be an array of service names`, service.loc);
+      return;
+    }
+    deps.forEach((dep, j) => {
+      const path = `services[${i}].dependsOn[${j}]`;
+      if (dep === service.name) add('dependency-cycle', path, `service '${service.name}' depends on itself`, service.loc);
+      else if (typeof dep !== 'string' || !services.has(dep)) {
+        add('unknown-dependency', path, `service '${service.name}' depends on unknown service ${describe(dep)}${suggest(dep, services)}`, service.loc);
+      }
+    });
+  });
+  for (const cycle of findCycles(services)) {
+    const first = services.get(cycle[0] ?? '');
+    add('dependency-cycle', 'services', `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}`, first?.loc);
+  }
+  return issues;
+}
+
+type Add = (code: IssueCode, path: string, message: string, loc: Loc | undefined) => void;
+
+function checkName(name: unknown, path: string, label: string, loc: Loc | undefined, add: Add): boolean {
+  const problem = nameProblem(name);
+  if (problem) add('invalid-name', path, `${label} ${problem}`, loc);
+  return problem === undefined;
+}
+
+function checkTimeout(value: unknown, path: string, label: string, loc: Loc | undefined, add: Add): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    add('invalid-option', path, `${label} must be a positive number of milliseconds, got ${describe(value)}`, loc);
+  }
+}
+
+function checkCommand(command: unknown, path: string, label: string, loc: Loc | undefined, add: Add): void {
+  const parts = Array.isArray(command) ? command : [command];
+  const ok = parts.length > 0 && parts.every((part) => typeof part === 'string') && typeof parts[0] === 'string' && parts[0] !== '';
+  if (!ok) add('invalid-command', path, `${label}: command must be a non-empty path or argv array of strings`, loc);
+  else if (parts.some((part: string) => part.includes('\0'))) add('invalid-command', path, `${label}: command contains a NUL byte`, loc);
+}
+
+function checkEnv(env: unknown, path: string, label: string, loc: Loc | undefined, add: Add): void {
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
+    add('invalid-env', path, `${label}: env must be an object of strings`, loc);
+    return;
+  }
+  for (const [key, value] of Object.entries(env)) {
+    if (!ENV_KEY.test(key)) add('invalid-env', `${path}.${key}`, `${label}: env name ${JSON.stringify(key)} is not a valid variable name`, loc);
+    if (typeof value !== 'string') add('invalid-env', `${path}.${key}`, `${label}: env ${key} must be a string, got ${describe(value)}`, loc);
+    else if (/[\0\n\r]/.test(value)) add('invalid-env', `${path}.${key}`, `${label}: env ${key} contains a newline or NUL byte`, loc);
+  }
+}
+
+function checkReady(service: ServiceSpec, path: string, label: string, hasVeth: boolean, add: Add): void {
+  const ready = service.ready as unknown as Record<string, unknown> | null;
+  const loc = service.loc;
+  if (typeof ready !== 'object' || ready === null || !['tcp', 'http', 'exec', 'started'].includes(String(ready.kind))) {
+    add('invalid-ready', `${path}.ready`, `${label}: ready must be tcp(), http(path), exec(argv) or started()`, loc);
+    return;
+  }
+  if (ready.timeout !== undefined) checkTimeout(ready.timeout, `${path}.ready.timeout`, `${label}: ready timeout`, loc, add);
+  if (ready.kind === 'http' && (typeof ready.path !== 'string' || !ready.path.startsWith('/'))) {
+    add('invalid-ready', `${path}.ready.path`, `${label}: http() path must start with '/', got ${describe(ready.path)}`, loc);
+  }
+  if (ready.kind === 'exec') checkCommand(ready.argv, `${path}.ready.argv`, `${label}: exec() readiness`, loc, add);
+  if ((ready.kind === 'tcp' || ready.kind === 'http') && service.namespace !== null) {
+    if (service.port === undefined) add('invalid-ready', `${path}.ready`, `${label}: ${ready.kind}() readiness needs a port`, loc);
+    else if (!hasVeth) {
+      add('unreachable', `${path}.ready`, `${label}: namespace '${service.namespace}' has no .veth(), so port ${service.port} cannot be probed; add .veth() or use ready: exec([...])`, loc);
+    }
+  }
+}
+
+/** Each elementary cycle once, as a list of service names. */
+function findCycles(services: Map<string, ServiceSpec>): string[][] {
+  const cycles: string[][] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (name: string) => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const dep of services.get(name)?.dependsOn ?? []) {
+      if (dep === name || !services.has(dep)) continue;
+      if (state.get(dep) === 'visiting') cycles.push(stack.slice(stack.indexOf(dep)));
+      else if (!state.has(dep)) visit(dep);
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const name of services.keys()) if (!state.has(name)) visit(name);
+  return cycles;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return String(value);
+  return value === undefined ? 'undefined' : JSON.stringify(value) ?? String(value);
+}
+
+function suggest(name: unknown, known: Map<string, unknown>): string {
+  if (typeof name !== 'string') return '';
+  const close = [...known.keys()].find((candidate) => candidate.startsWith(name.slice(0, 2)));
+  return close ? ` (did you mean '${close}'?)` : ` (known: ${[...known.keys()].join(', ') || 'none'})`;
+}

@@ -1,0 +1,12 @@
+import checkout from '../../recipes/checkout.env.ts';
+const t0 = Date.now();
+const dev = await checkout.up({ instance: 'smoke', stateDir: '/tmp/wstate', onEvent: (e) => { if (e.kind !== 'service.output') console.log(JSON.stringify(e).slice(0, 200)); else console.log('  |', (e as any).service, (e as any).line); } });
+console.log('up in', Date.now() - t0, 'ms');
+console.log(dev.url('order', '/health'));
+console.log(await (await fetch(dev.url('order', '/health'))).json());
+console.log(await (await fetch(dev.url('order', '/orders'), { method: 'POST' })).json());
+console.log(await dev.exec('user', ['cat', '/etc/hosts']));
+console.log(await dev.exec('user', ['ps', 'ax']));
+const t1 = Date.now();
+await dev.down();
+console.log('down in', Date.now() - t1, 'ms');

@@ -1,0 +1,92 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NETNS_PREFIX } from '../plan/names.ts';
+import type { NetDriver } from './types.ts';
+import { run } from './command.ts';
+import { eachLimited, groupBy, ipBatch } from './ip.ts';
+import { isRunning, pidsInNetns } from './procfs.ts';
+
+const NETNS_DIR = '/run/netns';
+const HOST_LINK = /^wr[0-9a-f]{10}$/;
+const GONE = /No such file or directory|Cannot find device|does not exist/;
+/** Parallel `ip` processes: more than the cores buys nothing. */
+const PARALLEL = 4;
+
+/** Network namespaces, bridges and veths through batched iproute2. */
+export function createNetDriver(): NetDriver {
+  return {
+    async routes() {
+      const { stdout } = await run(['ip', '-j', '-4', 'route', 'show', 'table', 'all']);
+      const routes = JSON.parse(stdout || '[]') as Array<{ dst?: string; type?: string }>;
+      return routes
+        .map((r) => r.dst ?? '')
+        .filter((dst) => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(dst) && !dst.startsWith('127.') && dst !== '0.0.0.0/0')
+        .map((dst) => (dst.includes('/') ? dst : `${dst}/32`));
+    },
+
+    async list() {
+      const netns = existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR).filter((name) => name.startsWith(NETNS_PREFIX)) : [];
+      const { stdout } = await run(['ip', '-j', 'link', 'show']);
+      const links = JSON.parse(stdout || '[]') as Array<{ ifname: string }>;
+      return { netns, hostLinks: links.map((l) => l.ifname).filter((name) => HOST_LINK.test(name)) };
+    },
+
+    async createNetns(names) {
+      await ipBatch(names.map((name) => `netns add ${name}`));
+    },
+
+    async deleteNetns(names) {
+      const present = names.filter((name) => existsSync(`${NETNS_DIR}/${name}`));
+      if (present.length === 0) return;
+      // A namespace with a process left in it survives `netns del` unnamed, so empty it first.
+      await killProcessesIn(present);
+      await ipBatch(present.map((name) => `netns del ${name}`), { tolerate: GONE });
+    },
+
+    async createBridges(bridges) {
+      await Promise.all(bridges.map((b) => ipBatch([`link add ${b.bridge} up type bridge`, 'link set lo up'], { netns: b.netns })));
+    },
+
+    async createVeths(veths) {
+      // Each veth is born with its far end already in its namespace: far cheaper than create-then-move.
+      for (const [hub, group] of groupBy(veths, (v) => v.hub)) {
+        await ipBatch(group.map((v) => `link add ${v.hubIf} master ${v.bridge} up type veth peer name ${v.nsIf} netns ${v.netns}`), { netns: hub });
+      }
+      await eachLimited(veths, PARALLEL, (v) =>
+        ipBatch([`addr add ${v.cidr} dev ${v.nsIf}`, `link set ${v.nsIf} up`, 'link set lo up'], { netns: v.netns }),
+      );
+    },
+
+    async createHostLinks(links) {
+      // Born in the hub with its host end placed in our own namespace: a crash before this line leaves nothing on the host.
+      await Promise.all(
+        links.map((l) => ipBatch([`link add ${l.hubIf} master ${l.bridge} up type veth peer name ${l.hostIf} netns ${process.pid}`], { netns: l.hub })),
+      );
+      await ipBatch(links.flatMap((l) => [`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]));
+    },
+
+    async deleteHostLinks(links) {
+      await ipBatch(links.map((l) => `link del ${l.hostIf}`), { tolerate: GONE });
+    },
+  };
+}
+
+async function killProcessesIn(names: readonly string[]): Promise<void> {
+  const ids = new Set<string>();
+  for (const name of names) {
+    try {
+      ids.add(`net:[${statSync(`${NETNS_DIR}/${name}`).ino}]`);
+    } catch {
+      // already gone
+    }
+  }
+  const pids = [...pidsInNetns(ids).values()].flat();
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  for (let waited = 0; pids.some((pid) => isRunning(pid)) && waited < 5000; waited += 10) await sleep(10);
+}

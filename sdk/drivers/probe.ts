@@ -1,0 +1,102 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { AbortedError, ReadinessError, messageOf } from '../errors.ts';
+import type { ReadyArgs } from '../plan/types.ts';
+import type { ProbeDriver, ServiceExit } from './types.ts';
+
+const FIRST_DELAY_MS = 2;
+const MAX_DELAY_MS = 50;
+const ATTEMPT_TIMEOUT_MS = 1000;
+const LOG_TAIL_LINES = 10;
+
+/** Readiness by polling: fast at first (a service that is ready at once costs a few ms), then backing off. */
+export function createProbeDriver(): ProbeDriver {
+  return {
+    async waitReady(ready, { signal, exited }) {
+      if (ready.ready.kind === 'started') return failIfExited(ready, exited());
+      const deadline = Date.now() + ready.timeout;
+      let delay = FIRST_DELAY_MS;
+      let lastError = 'no attempt finished';
+      for (;;) {
+        if (signal.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
+        await failIfExited(ready, exited());
+        try {
+          await attempt(ready);
+          return;
+        } catch (error) {
+          lastError = messageOf(error);
+        }
+        if (Date.now() + delay > deadline) {
+          throw new ReadinessError(ready.service, describeProbe(ready), `was not ready after ${ready.timeout} ms; last error: ${lastError}`, await logTail(ready.logFile));
+        }
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+        delay = Math.min(delay * 2, MAX_DELAY_MS);
+      }
+    },
+  };
+}
+
+export function describeProbe(ready: ReadyArgs): string {
+  const spec = ready.ready;
+  switch (spec.kind) {
+    case 'tcp': return `tcp ${ready.address}:${ready.port}`;
+    case 'http': return `http GET http://${ready.address}:${ready.port}${spec.path}`;
+    case 'exec': return `exec ${spec.argv.join(' ')}`;
+    case 'started': return 'started';
+  }
+}
+
+async function failIfExited(ready: ReadyArgs, exit: ServiceExit | undefined): Promise<void> {
+  if (!exit) return;
+  const how = exit.signal ? `was killed by ${exit.signal}` : exit.exitCode === null ? 'exited' : `exited with code ${exit.exitCode}`;
+  throw new ReadinessError(ready.service, describeProbe(ready), `${how} before it was ready`, await logTail(ready.logFile));
+}
+
+async function attempt(ready: ReadyArgs): Promise<void> {
+  const spec = ready.ready;
+  if (spec.kind === 'tcp') return tcpAttempt(ready.address!, ready.port!);
+  if (spec.kind === 'http') return httpAttempt(ready.address!, ready.port!, spec.path);
+  if (spec.kind === 'exec') {
+    const [file, ...args] = spec.argv;
+    const result = await execa('nsenter', [`--net=/run/netns/${ready.netns}`, '--', file!, ...args], { reject: false, timeout: ATTEMPT_TIMEOUT_MS });
+    if (result.exitCode !== 0) throw new Error(`exit code ${result.exitCode ?? result.signal}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
+  }
+}
+
+function tcpAttempt(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, timeout: ATTEMPT_TIMEOUT_MS });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('timeout', () => socket.destroy(new Error('connect timed out')));
+    socket.once('error', reject);
+  });
+}
+
+function httpAttempt(host: string, port: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, method: 'GET', agent: false, timeout: ATTEMPT_TIMEOUT_MS }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 400) resolve();
+      else reject(new Error(`HTTP ${status}`));
+    });
+    req.once('timeout', () => req.destroy(new Error('request timed out')));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+export async function logTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# PID 1 of a service's PID namespace. Usage: service-init.sh HOSTNAME HOSTS_FILE -- COMMAND...
+# It names the UTS namespace, shows the instance's hosts file as /etc/hosts, runs the command
+# as its child and forwards SIGTERM/SIGINT/SIGHUP to it: as PID 1, a command without handlers
+# would ignore them. When this script exits, the kernel kills everything left in the namespace.
+set -eu
+hostname "$1"
+mount --bind "$2" /etc/hosts
+shift 3
+trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT HUP
+set +e
+"$@" &
+child=$!
+while :; do
+  wait "$child"
+  status=$?
+  kill -0 "$child" 2>/dev/null || exit "$status"
+done

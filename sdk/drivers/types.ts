@@ -1,0 +1,69 @@
+// The interfaces the runtime receives. Linux implementations live beside this file; tests pass fakes.
+import type { BridgeArgs, HostLinkArgs, ReadyArgs, ServiceArgs, VethArgs } from '../plan/types.ts';
+
+export interface NetDriver {
+  /** The host's IPv4 routes (CIDRs), so instance subnets never shadow them. */
+  routes(): Promise<string[]>;
+  /** Named namespaces and host links that look like warren's, for gc to find orphans. */
+  list(): Promise<{ netns: string[]; hostLinks: string[] }>;
+  createNetns(names: readonly string[]): Promise<void>;
+  /** Kills whatever still runs inside, then deletes; a namespace already gone is success. */
+  deleteNetns(names: readonly string[]): Promise<void>;
+  createBridges(bridges: readonly BridgeArgs[]): Promise<void>;
+  createVeths(veths: readonly VethArgs[]): Promise<void>;
+  createHostLinks(links: readonly HostLinkArgs[]): Promise<void>;
+  /** A link already gone is success. */
+  deleteHostLinks(links: readonly HostLinkArgs[]): Promise<void>;
+}
+
+/** What the journal keeps of a started service, enough to stop it from another process. */
+export interface ServiceRecord {
+  readonly pid: number;
+  /** From /proc/PID/stat, so a reused pid is never mistaken for the service. */
+  readonly startTime: number;
+}
+
+export interface ServiceExit {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+export interface OutputLine {
+  readonly service: string;
+  readonly stream: 'stdout' | 'stderr';
+  readonly line: string;
+}
+
+export interface StartOptions {
+  /** Survive this process: no parent-death signal, output straight to the log file. */
+  readonly detach: boolean;
+  readonly onOutput?: (line: OutputLine) => void;
+  readonly onExit?: (exit: ServiceExit) => void;
+}
+
+export interface ProcessDriver {
+  start(service: ServiceArgs, options: StartOptions): Promise<ServiceRecord>;
+  /** SIGTERM, then SIGKILL after `stopTimeout`; every process the service forked dies with it. */
+  stop(service: ServiceArgs, record: ServiceRecord | undefined): Promise<void>;
+  /** undefined while running; how it ended otherwise. */
+  exitOf(record: ServiceRecord): ServiceExit | undefined;
+  isAlive(record: ServiceRecord): boolean;
+}
+
+export interface ProbeDriver {
+  /** Resolves when ready; rejects with a ReadinessError on timeout or when `exited()` says the service ended. */
+  waitReady(ready: ReadyArgs, options: { signal: AbortSignal; exited: () => ServiceExit | undefined }): Promise<void>;
+}
+
+export interface FileDriver {
+  write(path: string, content: string): Promise<void>;
+  /** A file already gone is success. */
+  remove(path: string): Promise<void>;
+}
+
+export interface Drivers {
+  readonly net: NetDriver;
+  readonly processes: ProcessDriver;
+  readonly probe: ProbeDriver;
+  readonly files: FileDriver;
+}

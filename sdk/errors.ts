@@ -1,0 +1,114 @@
+import { formatLoc } from '../dsl/location.ts';
+import type { Issue, Loc } from '../dsl/spec.ts';
+
+/** Base of every error warren throws; `code` tells them apart without instanceof. */
+export abstract class WarrenError extends Error {
+  abstract readonly code: string;
+}
+
+/** A recipe with problems; nothing was done. */
+export class SpecError extends WarrenError {
+  readonly code = 'SPEC_INVALID';
+  constructor(readonly issues: readonly Issue[]) {
+    super(`${issues.length} problem${issues.length === 1 ? '' : 's'} in the recipe:\n${issues.map(formatIssue).join('\n')}`);
+    this.name = 'SpecError';
+  }
+}
+
+export function formatIssue(issue: Issue): string {
+  return `  ${formatLoc(issue.loc)}  ${issue.message}`;
+}
+
+/** A system command that failed. */
+export class CommandError extends WarrenError {
+  readonly code = 'COMMAND_FAILED';
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+    readonly input?: string,
+  ) {
+    const tail = stderr.trim().split('\n').slice(-5).join('\n');
+    super(`${argv.join(' ')} exited with ${exitCode ?? 'a signal'}${tail ? `: ${tail}` : ''}`);
+    this.name = 'CommandError';
+  }
+}
+
+/** A plan step that failed; carries the step and the recipe line that asked for it. */
+export class StepError extends WarrenError {
+  readonly code = 'STEP_FAILED';
+  constructor(
+    readonly step: string,
+    readonly recipeLine: Loc | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(`step ${step} (${formatLoc(recipeLine)}) failed: ${messageOf(cause)}`, { cause });
+    this.name = 'StepError';
+  }
+}
+
+/** `up` failed and was rolled back; `cause` is the original error, `rollbackErrors` what the undo hit. */
+export class UpError extends WarrenError {
+  readonly code = 'UP_FAILED';
+  constructor(
+    override readonly cause: unknown,
+    readonly rollbackErrors: readonly unknown[],
+  ) {
+    const extra = rollbackErrors.length
+      ? `\nrollback also failed (${rollbackErrors.length}); run \`warren gc\` to finish:\n${rollbackErrors.map((e) => `  ${messageOf(e)}`).join('\n')}`
+      : '';
+    super(`${messageOf(cause)}${extra}`, { cause });
+    this.name = 'UpError';
+  }
+}
+
+/** Some undo steps failed; the rest ran. */
+export class RollbackError extends WarrenError {
+  readonly code = 'ROLLBACK_FAILED';
+  constructor(readonly errors: readonly unknown[]) {
+    super(`${errors.length} cleanup step${errors.length === 1 ? '' : 's'} failed; run \`warren gc\` to retry:\n${errors.map((e) => `  ${messageOf(e)}`).join('\n')}`);
+    this.name = 'RollbackError';
+  }
+}
+
+/** A service did not become ready in time, or exited first. */
+export class ReadinessError extends WarrenError {
+  readonly code = 'NOT_READY';
+  constructor(
+    readonly service: string,
+    readonly probe: string,
+    readonly reason: string,
+    readonly logTail: string,
+  ) {
+    super(`service '${service}' ${reason} (probe: ${probe})${logTail ? `\n  last lines of its log:\n${indent(logTail)}` : ''}`);
+    this.name = 'ReadinessError';
+  }
+}
+
+/** The instance is held by another live process, or does not exist. */
+export class InstanceError extends WarrenError {
+  constructor(
+    readonly code: 'INSTANCE_BUSY' | 'INSTANCE_NOT_FOUND' | 'POOL_EXHAUSTED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InstanceError';
+  }
+}
+
+/** Aborted by a signal or an AbortSignal. */
+export class AbortedError extends WarrenError {
+  readonly code = 'ABORTED';
+  constructor(readonly reason: string) {
+    super(`aborted: ${reason}`);
+    this.name = 'AbortedError';
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((line) => `    ${line}`).join('\n');
+}

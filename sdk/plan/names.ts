@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+
+/** Linux refuses interface names longer than 15 bytes (IFNAMSIZ - 1). */
+export const MAX_IFNAME = 15;
+/** Every named namespace warren creates starts with this. */
+export const NETNS_PREFIX = 'wr.';
+
+export function instanceKey(env: string, instance: string): string {
+  return `${env}.${instance}`;
+}
+
+/** The hub namespace holds the instance's bridge; `_` never appears in user names, so no clash. */
+export function hubNetns(env: string, instance: string): string {
+  return `${NETNS_PREFIX}${instanceKey(env, instance)}._hub`;
+}
+
+export function userNetns(env: string, instance: string, namespace: string): string {
+  return `${NETNS_PREFIX}${instanceKey(env, instance)}.${namespace}`;
+}
+
+/** The host end of the instance's link: unique per instance, 12 bytes whatever the names. */
+export function hostInterface(env: string, instance: string): string {
+  return `wr${createHash('sha256').update(instanceKey(env, instance)).digest('hex').slice(0, 10)}`;
+}
+
+/** The hub-side end of namespace number `index`: unique by index, readable by name, at most 15 bytes. */
+export function hubPort(index: number, namespace: string): string {
+  return `v${index}-${namespace}`.slice(0, MAX_IFNAME);
+}

@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, type EnvSpec } from '../../dsl/spec.ts';
+import { hostInterface, hubNetns, hubPort, userNetns } from './names.ts';
+import { addressIn, formatCidr, type Cidr } from './subnet.ts';
+import type { PlannedService, Plan, Step } from './types.ts';
+
+export interface PlanInput {
+  readonly spec: EnvSpec;
+  readonly instance: string;
+  readonly subnet: Cidr;
+  /** Where this instance's hosts file and logs live. */
+  readonly instanceDir: string;
+  /** Turns a service's command into an argv (see recipe/command.ts). */
+  readonly resolveCommand: (service: EnvSpec['services'][number]) => readonly string[];
+}
+
+const BRIDGE = 'br0';
+const HUB_HOST_END = 'host0';
+const NS_END = 'eth0';
+
+/** Spec + instance -> the steps that bring it up, each with its undo. Pure and deterministic. */
+export function plan({ spec, instance, subnet, instanceDir, resolveCommand }: PlanInput): Plan {
+  const env = spec.name;
+  const hub = hubNetns(env, instance);
+  const prefix = subnet.prefix;
+  const hostAddress = addressIn(subnet, 1);
+  const steps: Step[] = [];
+
+  steps.push({ id: 'netns.create:_hub', kind: 'netns.create', args: { netns: hub }, after: [], undo: { kind: 'netns.delete', args: { netns: hub } }, loc: spec.loc });
+  steps.push({ id: 'bridge.create', kind: 'bridge.create', args: { netns: hub, bridge: BRIDGE }, after: ['netns.create:_hub'], undo: null, loc: spec.loc });
+  const hostLink = { hub, bridge: BRIDGE, hubIf: HUB_HOST_END, hostIf: hostInterface(env, instance), cidr: `${hostAddress}/${prefix}` };
+  steps.push({ id: 'hostlink.create', kind: 'hostlink.create', args: hostLink, after: ['bridge.create'], undo: { kind: 'hostlink.delete', args: hostLink }, loc: spec.loc });
+
+  const addresses = new Map<string, string>();
+  const netnsNames = new Map<string, string>();
+  let nextHost = 2;
+  spec.namespaces.forEach((ns, index) => {
+    const netns = userNetns(env, instance, ns.name);
+    netnsNames.set(ns.name, netns);
+    steps.push({ id: `netns.create:${ns.name}`, kind: 'netns.create', args: { netns }, after: [], undo: { kind: 'netns.delete', args: { netns } }, loc: ns.loc });
+    if (!ns.veth) return;
+    const address = addressIn(subnet, nextHost++);
+    addresses.set(ns.name, address);
+    steps.push({
+      id: `veth.create:${ns.name}`,
+      kind: 'veth.create',
+      args: { hub, bridge: BRIDGE, netns, hubIf: hubPort(index, ns.name), nsIf: NS_END, cidr: `${address}/${prefix}` },
+      after: ['bridge.create', `netns.create:${ns.name}`],
+      undo: null,
+      loc: ns.loc,
+    });
+  });
+
+  const services: PlannedService[] = spec.services.map((s) => ({
+    name: s.name,
+    namespace: s.namespace ?? '',
+    netns: netnsNames.get(s.namespace ?? '') ?? '',
+    address: addresses.get(s.namespace ?? '') ?? null,
+    ...(s.port === undefined ? {} : { port: s.port }),
+  }));
+
+  const hostsFile = join(instanceDir, 'hosts');
+  const hosts = { path: hostsFile, content: hostsFileContent(services) };
+  steps.push({ id: 'file.write:hosts', kind: 'file.write', args: hosts, after: [], undo: { kind: 'file.remove', args: hosts }, loc: spec.loc });
+
+  const readyTimeout = spec.options.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS;
+  const stopTimeout = spec.options.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS;
+  spec.services.forEach((s, i) => {
+    const planned = services[i]!;
+    const logFile = join(instanceDir, 'logs', `${s.name}.log`);
+    const ns = spec.namespaces.find((n) => n.name === s.namespace);
+    const args = {
+      service: s.name,
+      netns: planned.netns,
+      argv: resolveCommand(s),
+      cwd: s.cwd ? join(s.baseDir, s.cwd) : s.baseDir,
+      env: { ...s.env, ...(s.port === undefined ? {} : { PORT: String(s.port) }), WARREN_SERVICE: s.name, WARREN_ENV: env, WARREN_INSTANCE: instance },
+      hostname: s.name,
+      hostsFile,
+      logFile,
+      address: planned.address,
+      ...(s.port === undefined ? {} : { port: s.port }),
+      stopTimeout,
+    };
+    const after = [`netns.create:${s.namespace}`, 'file.write:hosts', 'hostlink.create', ...s.dependsOn.map((d) => `service.ready:${d}`)];
+    if (ns?.veth) after.push(`veth.create:${s.namespace}`);
+    steps.push({ id: `service.start:${s.name}`, kind: 'service.start', args, after, undo: { kind: 'service.stop', args }, loc: s.loc });
+    steps.push({
+      id: `service.ready:${s.name}`,
+      kind: 'service.ready',
+      args: { service: s.name, netns: planned.netns, address: planned.address, ...(s.port === undefined ? {} : { port: s.port }), ready: s.ready, timeout: s.ready.kind === 'started' ? 0 : (s.ready.timeout ?? readyTimeout), logFile },
+      after: [`service.start:${s.name}`],
+      undo: null,
+      loc: s.loc,
+    });
+  });
+
+  return { env, instance, subnet: formatCidr(subnet), hostAddress, netns: [hub, ...netnsNames.values()], services, steps };
+}
+
+/** Every service of the instance by name, so services call each other by name. */
+export function hostsFileContent(services: readonly PlannedService[]): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+  for (const s of services) if (s.address) lines.push(`${s.address}\t${s.name}`);
+  return `${lines.join('\n')}\n`;
+}

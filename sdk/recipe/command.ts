@@ -1,0 +1,87 @@
+// Service commands: from what the recipe wrote to an argv, and the checks that it can run.
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, extname, isAbsolute, join, resolve } from 'node:path';
+import type { Issue, ServiceSpec } from '../../dsl/spec.ts';
+
+const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
+const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
+/** tsx's loader, by absolute URL so that services find it from any directory. */
+function tsxLoader(): string {
+  try {
+    return import.meta.resolve('tsx');
+  } catch {
+    return 'tsx';
+  }
+}
+
+/** The argv that runs a service: `.ts` through node with tsx, `.js` through node, anything else as is. */
+export function resolveCommand(service: Pick<ServiceSpec, 'command' | 'baseDir'>): string[] {
+  const [first = '', ...rest] = typeof service.command === 'string' ? [service.command] : service.command;
+  const program = looksLikePath(first) ? resolve(service.baseDir, first) : first;
+  const extension = extname(program);
+  if (TS_EXTENSIONS.has(extension)) return [process.execPath, '--import', tsxLoader(), program, ...rest];
+  if (JS_EXTENSIONS.has(extension)) return [process.execPath, program, ...rest];
+  return [program, ...rest];
+}
+
+/** Problems that need the file system: missing, directory or non-executable commands, missing cwd. */
+export function commandIssues(services: readonly ServiceSpec[]): Issue[] {
+  const issues: Issue[] = [];
+  services.forEach((service, i) => {
+    const add = (path: string, message: string) =>
+      issues.push({ code: 'missing-command', path: `services[${i}].${path}`, message: `service '${service.name}': ${message}`, ...(service.loc ? { loc: service.loc } : {}) });
+    const command = typeof service.command === 'string' ? [service.command] : service.command;
+    if (!Array.isArray(command) || typeof command[0] !== 'string' || command[0] === '' || command.some((c) => typeof c !== 'string' || c.includes('\0'))) return;
+    const first = command[0];
+    const argv = resolveCommand(service);
+    const file = looksLikePath(first) ? resolve(service.baseDir, first) : findOnPath(first);
+    if (!file) add('command', `'${first}' was not found on PATH`);
+    else {
+      const problem = fileProblem(file, argv[0] === file);
+      if (problem) add('command', `${file} ${problem}`);
+    }
+    if (typeof service.cwd === 'string' && service.cwd !== '' && !service.cwd.includes('\0')) {
+      const cwd = resolve(service.baseDir, service.cwd);
+      if (!isDirectory(cwd)) add('cwd', `cwd ${cwd} is not a directory`);
+    }
+  });
+  return issues;
+}
+
+function looksLikePath(command: string): boolean {
+  return command.includes('/') || isAbsolute(command) || TS_EXTENSIONS.has(extname(command)) || JS_EXTENSIONS.has(extname(command));
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, name);
+    if (!fileProblem(candidate, true)) return candidate;
+  }
+  return undefined;
+}
+
+function fileProblem(file: string, mustExecute: boolean): string | undefined {
+  let stats;
+  try {
+    stats = statSync(file);
+  } catch {
+    return 'does not exist';
+  }
+  if (stats.isDirectory()) return 'is a directory, not a program';
+  if (!stats.isFile()) return 'is not a regular file';
+  if (!mustExecute) return undefined;
+  try {
+    accessSync(file, constants.X_OK);
+    return undefined;
+  } catch {
+    return 'is not executable (chmod +x it, or run it through an interpreter)';
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

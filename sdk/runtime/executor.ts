@@ -1,0 +1,107 @@
+import { AbortedError, StepError, messageOf } from '../errors.ts';
+import type { Step, StepKind, UndoAction } from '../plan/types.ts';
+import type { Emit } from './events.ts';
+import type { HandlerItem, Handlers } from './handlers.ts';
+import type { Journal } from './journal.ts';
+import { schedule, type Outcome } from './schedule.ts';
+
+export interface ApplyOptions {
+  readonly handlers: Handlers;
+  readonly journal: Journal;
+  readonly emit: Emit;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Applies steps in dependency order, independent ones at once. Writes each step's intent
+ * before it runs and its outcome after. Throws a StepError for the first failure, after
+ * letting the steps already running settle, so the journal knows everything that was done.
+ */
+export async function apply(steps: readonly Step[], { handlers, journal, emit, signal }: ApplyOptions): Promise<void> {
+  const started = new Map<string, number>();
+  const outcomes = await schedule(steps, {
+    blockers: (step) => step.after,
+    batchable: (kind) => handlers[kind as StepKind].batch,
+    stopOnFailure: true,
+    stopped: () => signal.aborted,
+    run: async (group) => {
+      journal.append({ t: 'intent', ids: group.map((s) => s.id) });
+      for (const step of group) {
+        started.set(step.id, Date.now());
+        emit({ kind: 'step.start', step: step.id, stepKind: step.kind });
+      }
+      const results = await runGroup(handlers, group[0]!.kind, group.map((s) => ({ id: s.id, args: s.args })));
+      journal.append(...group.map((s, i) => record(s.id, results[i]!)));
+      group.forEach((s, i) => {
+        const outcome = results[i]!;
+        if (outcome.ok) emit({ kind: 'step.done', step: s.id, ms: Date.now() - (started.get(s.id) ?? Date.now()) });
+        else emit({ kind: 'step.failed', step: s.id, error: outcome.error });
+      });
+      return results;
+    },
+  });
+  const failedId = [...outcomes].find(([, o]) => !o.ok)?.[0];
+  if (failedId !== undefined) {
+    const step = steps.find((s) => s.id === failedId)!;
+    const outcome = outcomes.get(failedId) as { ok: false; error: unknown };
+    throw new StepError(step.id, step.loc, outcome.error);
+  }
+  if (signal.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
+}
+
+export interface UndoOptions {
+  readonly handlers: Handlers;
+  readonly journal: Journal;
+  readonly emit: Emit;
+  readonly results: ReadonlyMap<string, unknown>;
+}
+
+/**
+ * Undoes steps (those whose intent was journaled), each only after every step that depended
+ * on it; keeps going past failures and returns them. Idempotent: "already gone" is success.
+ */
+export async function undo(steps: readonly Step[], { handlers, journal, emit, results }: UndoOptions): Promise<unknown[]> {
+  const dependents = new Map<string, string[]>();
+  for (const step of steps) for (const dep of step.after) dependents.set(dep, [...(dependents.get(dep) ?? []), step.id]);
+  const nodes = steps.map((step) => ({ id: step.id, kind: step.undo?.kind ?? 'none', step }));
+  const errors: unknown[] = [];
+  await schedule(nodes, {
+    blockers: (node) => dependents.get(node.id) ?? [],
+    batchable: (kind) => kind === 'none' || handlers[kind as StepKind].batch,
+    stopOnFailure: false,
+    run: async (group) => {
+      const actions = group.map((n) => n.step.undo).filter((u): u is UndoAction => u !== null);
+      if (actions.length === 0) return group.map(() => ({ ok: true }) as const);
+      journal.append({ t: 'undo', ids: group.map((n) => n.id) });
+      const items = group.map((n) => ({ id: n.id, args: n.step.undo!.args, result: results.get(n.id) }));
+      const outcomes = await runGroup(handlers, actions[0]!.kind, items);
+      group.forEach((n, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) {
+          journal.append({ t: 'undone', id: n.id });
+          emit({ kind: 'undo.done', step: n.id });
+        } else {
+          const error = new StepError(`${n.step.undo!.kind} (undo of ${n.id})`, n.step.loc, outcome.error);
+          errors.push(error);
+          journal.append({ t: 'undo-failed', id: n.id, error: messageOf(outcome.error) });
+          emit({ kind: 'undo.failed', step: n.id, error });
+        }
+      });
+      return outcomes;
+    },
+  });
+  return errors;
+}
+
+function runGroup(handlers: Handlers, kind: StepKind, items: readonly HandlerItem<StepKind>[]): Promise<readonly Outcome[]> {
+  const handler = handlers[kind] as unknown as { apply(items: readonly HandlerItem<StepKind>[]): Promise<readonly Outcome[]> };
+  return handler.apply(items);
+}
+
+function record(id: string, outcome: Outcome) {
+  return outcome.ok
+    ? outcome.result === undefined
+      ? { t: 'done' as const, id }
+      : { t: 'done' as const, id, result: outcome.result }
+    : { t: 'failed' as const, id, error: messageOf(outcome.error) };
+}

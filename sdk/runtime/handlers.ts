@@ -1,0 +1,101 @@
+import type { StepArgs, StepKind } from '../plan/types.ts';
+import type { Drivers, ServiceRecord } from '../drivers/types.ts';
+import type { Emit } from './events.ts';
+import type { Outcome } from './schedule.ts';
+
+export interface HandlerItem<K extends StepKind> {
+  readonly id: string;
+  readonly args: StepArgs[K];
+  /** For undo kinds: what the forward step returned (a service's pid). */
+  readonly result?: unknown;
+}
+
+export interface Handler<K extends StepKind> {
+  /** Items of one kind that are ready together go to one call: one `ip -batch` for all of them. */
+  readonly batch: boolean;
+  apply(items: readonly HandlerItem<K>[]): Promise<readonly Outcome[]>;
+}
+
+/** A handler for every step kind: this does not compile until each kind is handled. */
+export type Handlers = { readonly [K in StepKind]: Handler<K> };
+
+export interface HandlerContext {
+  readonly drivers: Drivers;
+  readonly detach: boolean;
+  readonly emit: Emit;
+  readonly signal: AbortSignal;
+  /** Services started by this process, by name. */
+  readonly services: Map<string, ServiceRecord>;
+}
+
+export function createHandlers({ drivers, detach, emit, signal, services }: HandlerContext): Handlers {
+  const { net, processes, probe, files } = drivers;
+  return {
+    'netns.create': whole((items) => net.createNetns(items.map((i) => i.args.netns))),
+    'netns.delete': whole((items) => net.deleteNetns(items.map((i) => i.args.netns))),
+    'bridge.create': whole((items) => net.createBridges(items.map((i) => i.args))),
+    'veth.create': whole((items) => net.createVeths(items.map((i) => i.args))),
+    'hostlink.create': whole((items) => net.createHostLinks(items.map((i) => i.args))),
+    'hostlink.delete': whole((items) => net.deleteHostLinks(items.map((i) => i.args))),
+    'file.write': each(async ({ args }) => files.write(args.path, args.content)),
+    'file.remove': each(async ({ args }) => files.remove(args.path)),
+    'service.start': each(async ({ args }) => {
+      const record = await processes.start(args, {
+        detach,
+        onOutput: (line) => emit({ kind: 'service.output', ...line }),
+        onExit: (exit) => emit({ kind: 'service.exit', service: args.service, ...exit }),
+      });
+      services.set(args.service, record);
+      return record;
+    }),
+    'service.stop': each(async ({ args, result }) => {
+      await processes.stop(args, (result as ServiceRecord | undefined) ?? services.get(args.service));
+      services.delete(args.service);
+    }),
+    'service.ready': {
+      batch: false,
+      async apply([item]) {
+        const started = Date.now();
+        const record = services.get(item!.args.service);
+        try {
+          await probe.waitReady(item!.args, { signal, exited: () => (record ? processes.exitOf(record) : undefined) });
+          emit({ kind: 'service.ready', service: item!.args.service, ms: Date.now() - started });
+          return [{ ok: true }];
+        } catch (error) {
+          return [{ ok: false, error }];
+        }
+      },
+    },
+  };
+}
+
+/** One driver call for the whole batch: it succeeds or fails as one. */
+function whole<K extends StepKind>(work: (items: readonly HandlerItem<K>[]) => Promise<void>): Handler<K> {
+  return {
+    batch: true,
+    async apply(items) {
+      try {
+        await work(items);
+        return items.map(() => ({ ok: true }) as const);
+      } catch (error) {
+        return items.map(() => ({ ok: false, error }) as const);
+      }
+    },
+  };
+}
+
+/** One driver call per item, all at once. */
+function each<K extends StepKind>(work: (item: HandlerItem<K>) => Promise<unknown>): Handler<K> {
+  return {
+    batch: true,
+    apply: (items) =>
+      Promise.all(
+        items.map((item) =>
+          work(item).then(
+            (result): Outcome => (result === undefined ? { ok: true } : { ok: true, result }),
+            (error: unknown): Outcome => ({ ok: false, error }),
+          ),
+        ),
+      ),
+  };
+}

@@ -1,0 +1,201 @@
+// The state dir: one folder per instance (journal, owner, hosts file, logs), claimed atomically.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InstanceError } from '../errors.ts';
+import { instanceKey } from '../plan/names.ts';
+import { allocate, DEFAULT_POOL, formatCidr, parseCidr, type Cidr } from '../plan/subnet.ts';
+import { isRunning, readStat } from '../drivers/procfs.ts';
+
+export type Mode = 'foreground' | 'embedded' | 'detached';
+
+/** Who holds an instance. A detached instance has no owner process: it lives until `down`. */
+export interface Owner {
+  readonly env: string;
+  readonly instance: string;
+  readonly mode: Mode;
+  readonly pid: number | null;
+  readonly startTime: number | null;
+  readonly recipe?: string;
+  readonly createdAt: string;
+  readonly subnet?: string;
+}
+
+export const JOURNAL = 'journal.ndjson';
+const OWNER = 'owner.json';
+
+export function resolveStateDir(explicit?: string): string {
+  return explicit ?? process.env.WARREN_STATE_DIR ?? '/run/warren';
+}
+
+function instancesDir(stateDir: string): string {
+  return join(stateDir, 'instances');
+}
+
+export function instanceDir(stateDir: string, env: string, instance: string): string {
+  return join(instancesDir(stateDir), instanceKey(env, instance));
+}
+
+export function ensureStateDir(stateDir: string): void {
+  // Not world-writable or readable: journals name processes that `down` will signal.
+  mkdirSync(instancesDir(stateDir), { recursive: true, mode: 0o700 });
+  mkdirSync(join(stateDir, 'reaping'), { recursive: true, mode: 0o700 });
+}
+
+export function ownerOf(pid = process.pid): { pid: number; startTime: number } {
+  return { pid, startTime: readStat(pid)?.startTime ?? 0 };
+}
+
+export function readOwner(dir: string): Owner | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, OWNER), 'utf8')) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeOwner(dir: string, owner: Owner): void {
+  const tmp = join(dir, `${OWNER}.tmp`);
+  writeFileSync(tmp, JSON.stringify(owner), { mode: 0o600 });
+  renameSync(tmp, join(dir, OWNER));
+}
+
+/** An owner process that is gone means nobody will tear the instance down but gc. */
+export function ownerAlive(owner: Owner): boolean {
+  if (owner.pid === null) return owner.mode === 'detached';
+  return isRunning(owner.pid, owner.startTime ?? undefined);
+}
+
+/**
+ * Claims an instance by renaming a prepared folder into place: atomic, so of two concurrent
+ * `up`s of one instance exactly one wins. Throws INSTANCE_BUSY when it is taken.
+ */
+export function claimInstance(stateDir: string, owner: Owner): string {
+  ensureStateDir(stateDir);
+  const target = instanceDir(stateDir, owner.env, owner.instance);
+  const tmp = mkdtempSync(join(instancesDir(stateDir), '.claim-'));
+  writeOwner(tmp, owner);
+  try {
+    renameSync(tmp, target);
+    return target;
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (error as NodeJS.ErrnoException).code === 'EEXIST') {
+      const holder = readOwner(target);
+      const who = holder?.pid ? `process ${holder.pid} (${holder.mode})` : holder ? `a detached run` : 'another process';
+      throw new InstanceError('INSTANCE_BUSY', `instance '${owner.instance}' of '${owner.env}' is already up, held by ${who}; bring it down first (warren down --instance ${owner.instance})`);
+    }
+    throw error;
+  }
+}
+
+/** Moves an instance folder aside for teardown; only one caller wins, the others get undefined. */
+export function takeOver(stateDir: string, dir: string): string | undefined {
+  ensureStateDir(stateDir);
+  const target = join(stateDir, 'reaping', `${dir.split('/').at(-1)}.${process.pid}.${Date.now()}`);
+  try {
+    renameSync(dir, target);
+    return target;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface InstanceEntry {
+  readonly dir: string;
+  readonly owner: Owner | undefined;
+}
+
+export function listInstances(stateDir: string): InstanceEntry[] {
+  const dirs: string[] = [];
+  for (const parent of [instancesDir(stateDir), join(stateDir, 'reaping')]) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(parent);
+    } catch {
+      continue;
+    }
+    for (const name of names) if (!name.startsWith('.claim-')) dirs.push(join(parent, name));
+  }
+  return dirs.map((dir) => ({ dir, owner: readOwner(dir) }));
+}
+
+/** Claims left half-made by a process killed in the middle of `claimInstance`. */
+export function staleClaims(stateDir: string, olderThanMs = 60_000): string[] {
+  try {
+    return readdirSync(instancesDir(stateDir))
+      .filter((name) => name.startsWith('.claim-'))
+      .map((name) => join(instancesDir(stateDir), name))
+      .filter((path) => Date.now() - statSync(path).mtimeMs > olderThanMs);
+  } catch {
+    return [];
+  }
+}
+
+/** Runs `work` holding the state dir's lock (a lock file with the holder's pid; a dead holder's lock is broken). */
+export async function withLock<T>(stateDir: string, work: () => T | Promise<T>): Promise<T> {
+  ensureStateDir(stateDir);
+  const path = join(stateDir, 'lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(safeRead(path));
+      if (holder && !isRunning(holder)) {
+        try {
+          unlinkSync(path);
+        } catch {
+          // someone else broke it first
+        }
+        continue;
+      }
+      if (attempt > 3000) throw new Error(`state lock ${path} held by ${holder} for too long`);
+      await sleep(5);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+/**
+ * Gives the instance a subnet no other instance holds and no host route overlaps. Called
+ * under the lock, and the subnet is written into the owner file before the lock is released.
+ */
+export async function allocateSubnet(stateDir: string, dir: string, prefix: number, hostRoutes: readonly string[]): Promise<Cidr> {
+  const pool = parseCidr(process.env.WARREN_SUBNET_POOL ?? DEFAULT_POOL);
+  return withLock(stateDir, () => {
+    const taken = [
+      ...listInstances(stateDir).flatMap((i) => (i.owner?.subnet ? [parseCidr(i.owner.subnet)] : [])),
+      ...hostRoutes.map(parseCidr),
+    ];
+    const subnet = allocate(pool, prefix, taken);
+    if (!subnet) throw new InstanceError('POOL_EXHAUSTED', `no free /${prefix} left in the subnet pool ${formatCidr(pool)}; bring some instances down or set WARREN_SUBNET_POOL`);
+    const owner = readOwner(dir);
+    if (owner) writeOwner(dir, { ...owner, subnet: formatCidr(subnet) });
+    return subnet;
+  });
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function exists(path: string): boolean {
+  return existsSync(path);
+}

@@ -1,0 +1,93 @@
+import { renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { isRunning } from '../drivers/procfs.ts';
+import type { Drivers, ServiceRecord } from '../drivers/types.ts';
+import { hostInterface, NETNS_PREFIX } from '../plan/names.ts';
+import type { Emit } from './events.ts';
+import { undo } from './executor.ts';
+import { createHandlers } from './handlers.ts';
+import { Journal, readJournal, replay } from './journal.ts';
+import { JOURNAL, listInstances, removeDir, staleClaims, takeOver, ownerAlive } from './state.ts';
+
+export interface TeardownOptions {
+  readonly drivers: Drivers;
+  readonly emit: Emit;
+  /** Services this process started, when it is the owner. */
+  readonly services?: Map<string, ServiceRecord>;
+}
+
+/**
+ * Undoes everything the journal in `dir` says may have been done, then removes the folder.
+ * The one path for rollback, `down` and `gc`. Returns the undo errors (the folder stays then, for gc).
+ */
+export async function teardown(dir: string, { drivers, emit, services }: TeardownOptions): Promise<unknown[]> {
+  const path = join(dir, JOURNAL);
+  const state = replay(readJournal(path));
+  const journal = Journal.open(path);
+  let errors: unknown[];
+  try {
+    const handlers = createHandlers({ drivers, detach: false, emit, signal: new AbortController().signal, services: services ?? new Map() });
+    errors = await undo(state.pending, { handlers, journal, emit, results: state.results });
+  } finally {
+    journal.close();
+  }
+  if (errors.length === 0) removeDir(dir);
+  else parkForGc(dir);
+  return errors;
+}
+
+export interface GcReport {
+  readonly reaped: string[];
+  readonly orphans: string[];
+  readonly errors: unknown[];
+}
+
+/** Reaps instances whose owner died, half-done teardowns, and warren namespaces or links nothing owns. */
+export async function gc(stateDir: string, options: TeardownOptions): Promise<GcReport> {
+  const report: GcReport = { reaped: [], orphans: [], errors: [] };
+  // Listed before the instances: anything created after this belongs to an instance listed below.
+  const system = await options.drivers.net.list();
+  for (const { dir, owner } of listInstances(stateDir)) {
+    const reaping = dir.includes('/reaping/');
+    if (reaping ? reaperAlive(dir) : owner && ownerAlive(owner)) continue;
+    const mine = reaping ? dir : takeOver(stateDir, dir);
+    if (!mine) continue;
+    const errors = await teardown(mine, options);
+    report.errors.push(...errors);
+    const name = owner ? `${owner.env}.${owner.instance}` : dir;
+    report.reaped.push(name);
+    options.emit({ kind: 'instance.reaped', instance: name });
+  }
+  for (const claim of staleClaims(stateDir)) removeDir(claim);
+
+  const known = listInstances(stateDir).flatMap(({ owner }) => (owner ? [owner] : []));
+  const knownKeys = new Set(known.map((o) => `${o.env}.${o.instance}`));
+  const knownLinks = new Set(known.map((o) => hostInterface(o.env, o.instance)));
+  const orphanNetns = system.netns.filter((name) => !knownKeys.has(name.slice(NETNS_PREFIX.length).split('.').slice(0, 2).join('.')));
+  const orphanLinks = system.hostLinks.filter((name) => !knownLinks.has(name));
+  try {
+    await options.drivers.net.deleteNetns(orphanNetns);
+    await options.drivers.net.deleteHostLinks(orphanLinks.map((hostIf) => ({ hostIf, hub: '', bridge: '', hubIf: '', cidr: '' })));
+    report.orphans.push(...orphanNetns, ...orphanLinks);
+  } catch (error) {
+    report.errors.push(error);
+  }
+  return report;
+}
+
+/** Folders in reaping/ are named KEY.PID.TIME: the reaper that moved them there (0: nobody, gc's to finish). */
+function reaperAlive(dir: string): boolean {
+  const pid = Number(dir.split('.').at(-2));
+  return Number.isInteger(pid) && pid > 0 && isRunning(pid);
+}
+
+/** A teardown that hit errors hands its folder to the next gc, whoever runs it. */
+function parkForGc(dir: string): void {
+  const stateDir = dirname(dirname(dir));
+  const key = basename(dir).split('.').slice(0, 2).join('.');
+  try {
+    renameSync(dir, join(stateDir, 'reaping', `${key}.0.${Date.now()}`));
+  } catch {
+    // left where it is; gc still finds it once its owner is gone
+  }
+}

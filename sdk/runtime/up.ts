@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { UpOptions } from '../../dsl/running.ts';
+import type { EnvSpec, Issue } from '../../dsl/spec.ts';
+import { validate } from '../../dsl/validate.ts';
+import { nameProblem } from '../../dsl/names.ts';
+import { createLinuxDrivers } from '../drivers/linux.ts';
+import type { Drivers, ServiceRecord } from '../drivers/types.ts';
+import { SpecError, UpError } from '../errors.ts';
+import { plan } from '../plan/plan.ts';
+import { prefixFor } from '../plan/subnet.ts';
+import { commandIssues, resolveCommand } from '../recipe/command.ts';
+import type { Emit, WarrenEvent } from './events.ts';
+import { apply } from './executor.ts';
+import { createHandlers } from './handlers.ts';
+import { Instance } from './instance.ts';
+import { Journal } from './journal.ts';
+import { allocateSubnet, claimInstance, JOURNAL, ownerOf, removeDir, resolveStateDir, writeOwner, readOwner, type Mode } from './state.ts';
+import { gc, teardown } from './teardown.ts';
+
+export interface RuntimeUpOptions extends UpOptions {
+  /** Who owns the instance: the CLI in the foreground, or an embedding script (default). */
+  readonly mode?: Mode;
+  /** The recipe file, for status listings. */
+  readonly recipe?: string;
+  /** Replaces the Linux drivers (tests pass fakes or fault-injecting wrappers). */
+  readonly drivers?: Drivers;
+}
+
+/** Every problem that can be known before touching anything: the spec, the instance name, the commands. */
+export function preflight(spec: EnvSpec, instance: string): Issue[] {
+  const issues = validate(spec);
+  const problem = nameProblem(instance);
+  if (problem) issues.push({ code: 'invalid-name', path: 'instance', message: `instance name ${JSON.stringify(instance)} ${problem}` });
+  return [...issues, ...commandIssues(spec.services)];
+}
+
+/**
+ * Brings up one instance of `spec`. Resolves when every service is ready; otherwise undoes
+ * everything it did and rejects with the original error (and any rollback errors beside it).
+ */
+export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise<Instance> {
+  const instance = options.instance ?? 'default';
+  const issues = preflight(spec, instance);
+  if (issues.length) throw new SpecError(issues);
+
+  const drivers = options.drivers ?? createLinuxDrivers();
+  const emit: Emit = (event: WarrenEvent) => options.onEvent?.(event);
+  const stateDir = resolveStateDir(options.stateDir);
+  const mode: Mode = options.detach ? 'detached' : (options.mode ?? 'embedded');
+  await gc(stateDir, { drivers, emit });
+
+  const dir = claimInstance(stateDir, {
+    env: spec.name,
+    instance,
+    mode,
+    ...ownerOf(),
+    ...(options.recipe ? { recipe: options.recipe } : {}),
+    createdAt: new Date().toISOString(),
+  });
+  const services = new Map<string, ServiceRecord>();
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(options.signal?.reason ?? 'aborted');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  let journal: Journal | undefined;
+  try {
+    const subnet = await allocateSubnet(stateDir, dir, prefixFor(spec.namespaces.length), await drivers.net.routes());
+    const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand });
+    journal = Journal.open(join(dir, JOURNAL));
+    journal.append({ t: 'plan', plan: steps });
+    const handlers = createHandlers({ drivers, detach: mode === 'detached', emit, signal: abort.signal, services });
+    const exitHook = mode === 'detached' ? undefined : registerExitCleanup(steps.netns, services);
+    try {
+      await apply(steps.steps, { handlers, journal, emit, signal: abort.signal });
+    } catch (error) {
+      exitHook?.dispose();
+      throw error;
+    }
+    journal.append({ t: 'up' });
+    if (mode === 'detached') writeOwner(dir, { ...readOwner(dir)!, pid: null, startTime: null });
+    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, onDown: () => exitHook?.dispose() });
+  } catch (cause) {
+    emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });
+    journal?.close();
+    const rollbackErrors = await teardown(dir, { drivers, emit, services }).catch((error: unknown) => [error]);
+    if (!journal) removeDir(dir);
+    throw new UpError(cause, rollbackErrors);
+  } finally {
+    journal?.close();
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * If this process exits without `down` (an uncaught error, process.exit), kill the services
+ * and delete the namespaces synchronously: 'exit' handlers cannot wait. The journal stays for gc.
+ */
+function registerExitCleanup(netns: readonly string[], services: Map<string, ServiceRecord>): { dispose(): void } {
+  const cleanup = () => {
+    for (const record of services.values()) {
+      try {
+        process.kill(record.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    spawnSync('ip', ['-force', '-batch', '-'], { input: netns.map((n) => `netns del ${n}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
+  };
+  process.once('exit', cleanup);
+  return { dispose: () => process.off('exit', cleanup) };
+}
