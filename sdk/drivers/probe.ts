@@ -39,6 +39,12 @@ export function createProbeDriver(): ProbeDriver {
   };
 }
 
+/** One attempt, for `status`: true when the probe passes now. */
+export async function probeOnce(ready: ReadyArgs): Promise<boolean> {
+  if (ready.ready.kind === 'started') return true;
+  return attempt(ready).then(() => true, () => false);
+}
+
 export function describeProbe(ready: ReadyArgs): string {
   const spec = ready.ready;
   switch (spec.kind) {

@@ -47,7 +47,14 @@ export async function gc(stateDir: string, options: TeardownOptions): Promise<Gc
   const report: GcReport = { reaped: [], orphans: [], errors: [] };
   // Listed before the instances: anything created after this belongs to an instance listed below.
   const system = await options.drivers.net.list();
-  for (const { dir, owner } of listInstances(stateDir)) {
+  const instances = listInstances(stateDir);
+  const known = instances.flatMap(({ owner }) => (owner ? [owner] : []));
+  const knownKeys = new Set(known.map((o) => `${o.env}.${o.instance}`));
+  const knownLinks = new Set(known.map((o) => hostInterface(o.env, o.instance)));
+  const orphanNetns = system.netns.filter((name) => !knownKeys.has(name.slice(NETNS_PREFIX.length).split('.').slice(0, 2).join('.')));
+  const orphanLinks = system.hostLinks.filter((name) => !knownLinks.has(name));
+
+  for (const { dir, owner } of instances) {
     const reaping = dir.includes('/reaping/');
     if (reaping ? reaperAlive(dir) : owner && ownerAlive(owner)) continue;
     const mine = reaping ? dir : takeOver(stateDir, dir);
@@ -60,11 +67,6 @@ export async function gc(stateDir: string, options: TeardownOptions): Promise<Gc
   }
   for (const claim of staleClaims(stateDir)) removeDir(claim);
 
-  const known = listInstances(stateDir).flatMap(({ owner }) => (owner ? [owner] : []));
-  const knownKeys = new Set(known.map((o) => `${o.env}.${o.instance}`));
-  const knownLinks = new Set(known.map((o) => hostInterface(o.env, o.instance)));
-  const orphanNetns = system.netns.filter((name) => !knownKeys.has(name.slice(NETNS_PREFIX.length).split('.').slice(0, 2).join('.')));
-  const orphanLinks = system.hostLinks.filter((name) => !knownLinks.has(name));
   try {
     await options.drivers.net.deleteNetns(orphanNetns);
     await options.drivers.net.deleteHostLinks(orphanLinks.map((hostIf) => ({ hostIf, hub: '', bridge: '', hubIf: '', cidr: '' })));
