@@ -1,0 +1,137 @@
+// In-memory drivers for the runtime's unit tests: a pretend kernel that records every call,
+// can be told to fail any operation, and must end up empty after rollback.
+import type { Drivers, ServiceRecord } from '../../sdk/drivers/types.ts';
+
+export type FakeOp =
+  | 'netns.create' | 'netns.delete' | 'bridge.create' | 'veth.create' | 'hostlink.create' | 'hostlink.delete'
+  | 'file.write' | 'file.remove' | 'service.start' | 'service.stop' | 'service.ready';
+
+export interface FakeKernel {
+  readonly netns: Set<string>;
+  readonly bridges: Set<string>;
+  readonly veths: Set<string>;
+  readonly hostLinks: Set<string>;
+  readonly files: Map<string, string>;
+  readonly processes: Map<number, string>;
+  /** Every operation in the order it ran, e.g. `netns.create wr.a.b._hub`. */
+  readonly calls: string[];
+}
+
+export interface FakeDrivers extends Drivers {
+  readonly kernel: FakeKernel;
+  /** Makes the operation whose call text matches fail (once per match unless `always`). */
+  failWhen(match: (call: string) => boolean, options?: { always?: boolean; error?: Error }): void;
+  /** True when nothing created remains. */
+  isEmpty(): boolean;
+}
+
+export function createFakeDrivers(): FakeDrivers {
+  const kernel: FakeKernel = { netns: new Set(), bridges: new Set(), veths: new Set(), hostLinks: new Set(), files: new Map(), processes: new Map(), calls: [] };
+  const failures: Array<{ match: (call: string) => boolean; always: boolean; error: Error | undefined; used: boolean }> = [];
+  let nextPid = 1000;
+  const hostLinkOwners = new Map<string, string>();
+
+  const call = async (op: FakeOp, subject: string) => {
+    const text = `${op} ${subject}`;
+    kernel.calls.push(text);
+    await Promise.resolve();
+    const failure = failures.find((f) => (f.always || !f.used) && f.match(text));
+    if (failure) {
+      failure.used = true;
+      throw failure.error ?? new Error(`injected failure: ${text}`);
+    }
+  };
+
+  return {
+    kernel,
+    failWhen(match, options = {}) {
+      failures.push({ match, always: options.always ?? false, error: options.error, used: false });
+    },
+    isEmpty() {
+      return kernel.netns.size + kernel.bridges.size + kernel.veths.size + kernel.hostLinks.size + kernel.files.size + kernel.processes.size === 0;
+    },
+    net: {
+      async routes() {
+        return [];
+      },
+      async list() {
+        return { netns: [...kernel.netns], hostLinks: [...kernel.hostLinks] };
+      },
+      async createNetns(names) {
+        for (const name of names) {
+          await call('netns.create', name);
+          if (kernel.netns.has(name)) throw new Error(`netns ${name} exists`);
+          kernel.netns.add(name);
+        }
+      },
+      async deleteNetns(names) {
+        for (const name of names) {
+          await call('netns.delete', name);
+          kernel.netns.delete(name);
+          // Like the kernel: what lived in a namespace goes with it.
+          for (const key of [...kernel.bridges, ...kernel.veths]) if (key.startsWith(`${name}/`)) (kernel.bridges.delete(key), kernel.veths.delete(key));
+          for (const [link, owner] of hostLinkOwners) if (owner === name) (kernel.hostLinks.delete(link), hostLinkOwners.delete(link));
+        }
+      },
+      async createBridges(bridges) {
+        for (const b of bridges) {
+          await call('bridge.create', `${b.netns}/${b.bridge}`);
+          kernel.bridges.add(`${b.netns}/${b.bridge}`);
+        }
+      },
+      async createVeths(veths) {
+        for (const v of veths) {
+          await call('veth.create', `${v.netns}/${v.nsIf}`);
+          kernel.veths.add(`${v.netns}/${v.nsIf}`);
+          kernel.veths.add(`${v.hub}/${v.hubIf}`);
+        }
+      },
+      async createHostLinks(links) {
+        for (const l of links) {
+          await call('hostlink.create', l.hostIf);
+          kernel.hostLinks.add(l.hostIf);
+          hostLinkOwners.set(l.hostIf, l.hub);
+        }
+      },
+      async deleteHostLinks(links) {
+        for (const l of links) {
+          await call('hostlink.delete', l.hostIf);
+          kernel.hostLinks.delete(l.hostIf);
+        }
+      },
+    },
+    processes: {
+      async start(service) {
+        await call('service.start', service.service);
+        const pid = nextPid++;
+        kernel.processes.set(pid, service.service);
+        return { pid, startTime: 1 };
+      },
+      async stop(service, record: ServiceRecord | undefined) {
+        await call('service.stop', service.service);
+        if (record) kernel.processes.delete(record.pid);
+      },
+      exitOf(record) {
+        return kernel.processes.has(record.pid) ? undefined : { exitCode: null, signal: null };
+      },
+      isAlive(record) {
+        return kernel.processes.has(record.pid);
+      },
+    },
+    probe: {
+      async waitReady(ready) {
+        await call('service.ready', ready.service);
+      },
+    },
+    files: {
+      async write(path, content) {
+        await call('file.write', path);
+        kernel.files.set(path, content);
+      },
+      async remove(path) {
+        await call('file.remove', path);
+        kernel.files.delete(path);
+      },
+    },
+  };
+}
