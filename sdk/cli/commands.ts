@@ -7,7 +7,7 @@ import { AbortedError, formatIssue, SpecError, UpError } from '../errors.ts';
 import { plan } from '../plan/plan.ts';
 import { allocate, DEFAULT_POOL, parseCidr, prefixFor } from '../plan/subnet.ts';
 import type { ReadyArgs } from '../plan/types.ts';
-import { resolveCommand } from '../recipe/command.ts';
+import { compileServices, resolveCommand } from '../recipe/command.ts';
 import { openInstance, type Instance } from '../runtime/instance.ts';
 import { gc } from '../runtime/teardown.ts';
 import { preflight, up } from '../runtime/up.ts';
@@ -143,13 +143,15 @@ function openInstanceSafe(stateDir: string, env: string, instance: string, drive
 export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
   const issues = preflight(spec, args.instance);
   if (issues.length) throw new SpecError(issues);
+  const { compiled, issues: compileIssues } = await compileServices(spec.services);
+  if (compileIssues.length) throw new SpecError(compileIssues);
   const stateDir = resolveStateDir(args.stateDir);
   // Read-only: the subnet this instance would get if brought up now.
   const taken = listInstances(stateDir).flatMap((i) => (i.owner?.subnet ? [parseCidr(i.owner.subnet)] : []));
   const routes = await createLinuxDrivers().net.routes();
   const subnet = allocate(parseCidr(process.env.WARREN_SUBNET_POOL ?? DEFAULT_POOL), prefixFor(spec.namespaces.length), [...taken, ...routes.map(parseCidr)]);
   if (!subnet) throw new Error('the subnet pool is exhausted');
-  const result = plan({ spec, instance: args.instance, subnet, instanceDir: instanceDir(stateDir, spec.name, args.instance), resolveCommand });
+  const result = plan({ spec, instance: args.instance, subnet, instanceDir: instanceDir(stateDir, spec.name, args.instance), resolveCommand: (s) => resolveCommand(s, compiled) });
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
@@ -162,6 +164,8 @@ export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
 export async function validateCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
   const issues = preflight(spec, args.instance);
   if (issues.length) throw new SpecError(issues);
+  const { issues: compileIssues } = await compileServices(spec.services);
+  if (compileIssues.length) throw new SpecError(compileIssues);
   process.stdout.write(`${spec.name}: no problems (${spec.namespaces.length} namespaces, ${spec.services.length} services)\n`);
   return 0;
 }

@@ -2,14 +2,12 @@ import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { ServiceArgs } from '../plan/types.ts';
 import { childrenOf, isRunning, readStat } from './procfs.ts';
 import type { ProcessDriver, ServiceExit, ServiceRecord, StartOptions } from './types.ts';
 
-const INIT_SCRIPT = fileURLToPath(new URL('./service-init.sh', import.meta.url));
 
 /** The argv that runs a service in its network namespace and in new PID, mount and UTS namespaces. */
 export function serviceArgv(service: ServiceArgs, detach: boolean): string[] {
@@ -18,7 +16,7 @@ export function serviceArgv(service: ServiceArgs, detach: boolean): string[] {
     ...(detach ? [] : ['setpriv', '--pdeathsig', 'KILL', '--']),
     'nsenter', `--net=/run/netns/${service.netns}`, '--',
     'unshare', '--pid', '--mount', '--uts', '--fork', '--kill-child', '--mount-proc', '--',
-    'sh', INIT_SCRIPT, service.hostname, service.hostsFile, '--',
+    'sh', service.initScript, service.hostname, service.hostsFile, '--',
     ...service.argv,
   ];
 }

@@ -2,6 +2,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, extname, isAbsolute, join, resolve } from 'node:path';
 import type { Issue, ServiceSpec } from '../../dsl/spec.ts';
+import { CompileError, compileCached } from './compile.ts';
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
@@ -14,11 +15,16 @@ function tsxLoader(): string {
   }
 }
 
-/** The argv that runs a service: `.ts` through node with tsx, `.js` through node, anything else as is. */
-export function resolveCommand(service: Pick<ServiceSpec, 'command' | 'baseDir'>): string[] {
+/**
+ * The argv that runs a service: `.ts` through node (precompiled by esbuild when `compiled` has it,
+ * else with tsx's loader), `.js` through node, anything else as is.
+ */
+export function resolveCommand(service: Pick<ServiceSpec, 'command' | 'baseDir'>, compiled?: ReadonlyMap<string, string>): string[] {
   const [first = '', ...rest] = typeof service.command === 'string' ? [service.command] : service.command;
   const program = looksLikePath(first) ? resolve(service.baseDir, first) : first;
   const extension = extname(program);
+  const output = compiled?.get(program);
+  if (output) return [process.execPath, '--enable-source-maps', output, ...rest];
   if (TS_EXTENSIONS.has(extension)) return [process.execPath, '--import', tsxLoader(), program, ...rest];
   if (JS_EXTENSIONS.has(extension)) return [process.execPath, program, ...rest];
   return [program, ...rest];
@@ -84,4 +90,30 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** TypeScript service files compiled once by esbuild (cached): node starts them without a loader. */
+export async function compileServices(services: readonly ServiceSpec[]): Promise<{ compiled: Map<string, string>; issues: Issue[] }> {
+  const compiled = new Map<string, string>();
+  const issues: Issue[] = [];
+  const programs = new Map<string, ServiceSpec>();
+  for (const service of services) {
+    const first = typeof service.command === 'string' ? service.command : service.command[0];
+    if (typeof first !== 'string' || !looksLikePath(first)) continue;
+    const program = resolve(service.baseDir, first);
+    if (TS_EXTENSIONS.has(extname(program))) programs.set(program, service);
+  }
+  await Promise.all(
+    [...programs].map(async ([program, service]) => {
+      try {
+        compiled.set(program, await compileCached(program));
+      } catch (error) {
+        if (!(error instanceof CompileError)) throw error;
+        for (const p of error.problems) {
+          issues.push({ code: 'invalid-command', path: 'command', message: `service '${service.name}': ${p.file}:${p.line}:${p.column} ${p.text}`, ...(service.loc ? { loc: service.loc } : {}) });
+        }
+      }
+    }),
+  );
+  return { compiled, issues };
 }

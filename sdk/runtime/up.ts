@@ -9,7 +9,7 @@ import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import { SpecError, UpError } from '../errors.ts';
 import { plan } from '../plan/plan.ts';
 import { prefixFor } from '../plan/subnet.ts';
-import { commandIssues, resolveCommand } from '../recipe/command.ts';
+import { commandIssues, compileServices, resolveCommand } from '../recipe/command.ts';
 import type { Emit, WarrenEvent } from './events.ts';
 import { apply } from './executor.ts';
 import { createHandlers } from './handlers.ts';
@@ -43,6 +43,8 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   const instance = options.instance ?? 'default';
   const issues = preflight(spec, instance);
   if (issues.length) throw new SpecError(issues);
+  const { compiled, issues: compileIssues } = await compileServices(spec.services);
+  if (compileIssues.length) throw new SpecError(compileIssues);
 
   const drivers = options.drivers ?? createLinuxDrivers();
   const emit: Emit = (event: WarrenEvent) => options.onEvent?.(event);
@@ -66,7 +68,7 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   let journal: Journal | undefined;
   try {
     const subnet = await allocateSubnet(stateDir, dir, prefixFor(spec.namespaces.length), await drivers.net.routes());
-    const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand });
+    const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled) });
     journal = Journal.open(join(dir, JOURNAL));
     journal.append({ t: 'plan', plan: steps });
     const handlers = createHandlers({ drivers, detach: mode === 'detached', emit, signal: abort.signal, services });

@@ -1,0 +1,107 @@
+// esbuild compilation of recipes and TypeScript services, cached by the content of every input.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+/** `warren` imports resolve to this SDK's own entry, so a recipe and the CLI share one module instance. */
+const SDK_ENTRY = new URL('../index.ts', import.meta.url).href;
+
+export interface CompileProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly text: string;
+}
+
+export class CompileError extends Error {
+  constructor(readonly entry: string, readonly problems: readonly CompileProblem[]) {
+    super(`${entry} does not compile:\n${problems.map((p) => `  ${p.file}:${p.line}:${p.column}  ${p.text}`).join('\n')}`);
+    this.name = 'CompileError';
+  }
+}
+
+interface Manifest {
+  readonly key: string;
+  readonly inputs: readonly string[];
+  readonly output: string;
+}
+
+/** The compiled ESM file for `entry` (it and every local file it imports): from the cache when no input changed. */
+export async function compileCached(entry: string): Promise<string> {
+  const path = resolve(entry);
+  const cacheDir = cacheDirFor(path);
+  const manifestPath = join(cacheDir, `${hash(path).slice(0, 16)}.json`);
+  const cached = readManifest(manifestPath);
+  if (cached && existsSync(cached.output) && keyOf(cached.inputs) === cached.key) return cached.output;
+
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [path],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'inline',
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [{ name: 'warren-self', setup: (b) => b.onResolve({ filter: /^warren$/ }, () => ({ path: SDK_ENTRY, external: true })) }],
+  }).catch((error: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
+    const problems = (error.errors ?? []).map((e) => ({
+      file: e.location ? resolve(e.location.file) : path,
+      line: e.location?.line ?? 0,
+      column: (e.location?.column ?? 0) + 1,
+      text: e.text,
+    }));
+    throw new CompileError(path, problems.length ? problems : [{ file: path, line: 0, column: 0, text: String(error) }]);
+  });
+  const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
+  const code = result.outputFiles[0]!.text;
+  const output = join(cacheDir, `${hash(code).slice(0, 16)}.mjs`);
+  mkdirSync(cacheDir, { recursive: true });
+  // Written aside and renamed: a concurrent run never imports half a file.
+  writeAtomically(output, code);
+  writeAtomically(manifestPath, JSON.stringify({ key: keyOf(inputs), inputs, output } satisfies Manifest));
+  return output;
+}
+
+function writeAtomically(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
+function keyOf(inputs: readonly string[]): string {
+  const h = createHash('sha256').update(SDK_ENTRY);
+  for (const input of inputs) {
+    h.update(input);
+    try {
+      h.update(readFileSync(input));
+    } catch {
+      h.update('<missing>');
+    }
+  }
+  return h.digest('hex');
+}
+
+function readManifest(path: string): Manifest | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** node_modules/.cache/warren of the file's project, so bare imports in the output still resolve. */
+function cacheDirFor(path: string): string {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules', '.cache', 'warren');
+  }
+  return join(tmpdir(), `warren-cache-${process.getuid?.() ?? 0}`);
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
