@@ -6,6 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 
 /** `warren` imports resolve to this SDK's own entry, so a recipe and the CLI share one module instance. */
 const SDK_ENTRY = new URL('../index.ts', import.meta.url).href;
+/** Part of the cache key: bump when the build options below change. */
+const COMPILE_SETTINGS = 'esm-node20-inline-map-v2';
 
 export interface CompileProblem {
   readonly file: string;
@@ -40,6 +42,8 @@ export async function compileCached(entry: string): Promise<string> {
     entryPoints: [path],
     bundle: true,
     write: false,
+    // Source map paths are relative to the output's folder: it must be where the file goes.
+    outdir: cacheDir,
     format: 'esm',
     platform: 'node',
     target: 'node20',
@@ -74,7 +78,7 @@ function writeAtomically(path: string, content: string): void {
 }
 
 function keyOf(inputs: readonly string[]): string {
-  const h = createHash('sha256').update(SDK_ENTRY);
+  const h = createHash('sha256').update(SDK_ENTRY).update(COMPILE_SETTINGS);
   for (const input of inputs) {
     h.update(input);
     try {
