@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { ServiceArgs } from '../plan/types.ts';
+import { BoundedLog } from './log-file.ts';
 import { childrenOf, isRunning, readStat } from './procfs.ts';
 import type { ProcessDriver, ServiceExit, ServiceRecord, StartOptions } from './types.ts';
 
@@ -72,7 +73,7 @@ function spawnAttached(file: string, args: string[], service: ServiceArgs, optio
     reject: false,
     cleanup: true,
   });
-  const log = createWriteStream(service.logFile, { flags: 'a', mode: 0o600 });
+  const log = new BoundedLog(service.logFile);
   let open = 2;
   for (const stream of ['stdout', 'stderr'] as const) {
     const lines = createInterface({ input: child[stream]!, crlfDelay: Infinity });
@@ -81,7 +82,7 @@ function spawnAttached(file: string, args: string[], service: ServiceArgs, optio
       options.onOutput?.({ service: service.service, stream, line });
     });
     lines.on('close', () => {
-      if (--open === 0) log.end();
+      if (--open === 0) log.close();
     });
   }
   return child;
