@@ -14,7 +14,9 @@ Commands:
   logs <service>        print a service's log (-f to follow)
   exec <service> -- <command...>
                         run a command inside a service's namespaces; exits with its code
-  gc                    reap instances whose owner died, and anything warren left behind
+  gc [--orphans]        reap instances whose owner died, from their journals; --orphans also
+                        deletes wr.* namespaces and wr* links no instance of this state dir
+                        knows (after deleting a state dir by hand; other state dirs beware)
   help                  this text
 
 Options:
@@ -38,6 +40,7 @@ export interface CliArgs {
   readonly instance: string;
   readonly detach: boolean;
   readonly all: boolean;
+  readonly orphans: boolean;
   readonly json: boolean;
   readonly follow: boolean;
   readonly verbose: boolean;
@@ -58,6 +61,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
       instance: { type: 'string', short: 'i' },
       detach: { type: 'boolean', short: 'd' },
       all: { type: 'boolean' },
+      orphans: { type: 'boolean' },
       json: { type: 'boolean' },
       follow: { type: 'boolean', short: 'f' },
       verbose: { type: 'boolean', short: 'v' },
@@ -74,6 +78,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
     instance: values.instance ?? 'default',
     detach: values.detach ?? false,
     all: values.all ?? false,
+    orphans: values.orphans ?? false,
     json: values.json ?? false,
     follow: values.follow ?? false,
     verbose: values.verbose ?? false,

@@ -205,7 +205,7 @@ export async function execCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
 
 export async function gcCommand(args: CliArgs): Promise<ExitCode> {
   const printer = createPrinter({ verbose: args.verbose, quiet: true, names: [] });
-  const report = await gc(resolveStateDir(args.stateDir), { drivers: createLinuxDrivers(), emit: (e) => printer.event(e) });
+  const report = await gc(resolveStateDir(args.stateDir), { drivers: createLinuxDrivers(), emit: (e) => printer.event(e), orphans: args.orphans });
   const total = report.reaped.length + report.orphans.length;
   process.stderr.write(total ? `gc: reaped ${report.reaped.length} instance(s), removed ${report.orphans.length} orphan(s)\n` : 'gc: nothing to reap\n');
   for (const orphan of report.orphans) process.stderr.write(`  removed ${orphan}\n`);

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,10 +10,10 @@ import type { ProcessDriver, ServiceExit, ServiceRecord, StartOptions } from './
 
 
 /** The argv that runs a service in its network namespace and in new PID, mount and UTS namespaces. */
-export function serviceArgv(service: ServiceArgs, detach: boolean): string[] {
+export function serviceArgv(service: ServiceArgs): string[] {
   return [
-    // Foreground and embedded: if we die, even by SIGKILL, the kernel kills unshare, which kills the rest.
-    ...(detach ? [] : ['setpriv', '--pdeathsig', 'KILL', '--']),
+    // If the owner dies, even by SIGKILL, the kernel kills unshare, which kills the rest.
+    'setpriv', '--pdeathsig', 'KILL', '--',
     'nsenter', `--net=/run/netns/${service.netns}`, '--',
     'unshare', '--pid', '--mount', '--uts', '--fork', '--kill-child', '--mount-proc', '--',
     'sh', service.initScript, service.hostname, service.hostsFile, '--',
@@ -29,8 +28,8 @@ export function createProcessDriver(): ProcessDriver {
   return {
     async start(service, options) {
       mkdirSync(dirname(service.logFile), { recursive: true, mode: 0o700 });
-      const [file, ...args] = serviceArgv(service, options.detach);
-      const child = options.detach ? spawnDetached(file!, args, service) : spawnAttached(file!, args, service, options);
+      const [file, ...args] = serviceArgv(service);
+      const child = spawnAttached(file!, args, service, options);
       const pid = child.pid;
       if (pid === undefined) throw new Error(`could not start service '${service.service}': ${file} did not spawn`);
       child.on('exit', (exitCode, signal) => {
@@ -86,19 +85,6 @@ function spawnAttached(file: string, args: string[], service: ServiceArgs, optio
     });
   }
   return child;
-}
-
-function spawnDetached(file: string, args: string[], service: ServiceArgs) {
-  const fd = openSync(service.logFile, 'a', 0o600);
-  try {
-    // Its own session, output straight into the log file: nothing ties it to this process.
-    const child = spawn(file, args, { cwd: service.cwd, env: { ...process.env, ...service.env }, stdio: ['ignore', fd, fd], detached: true });
-    child.on('error', () => undefined);
-    child.unref();
-    return child;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

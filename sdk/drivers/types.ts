@@ -35,8 +35,6 @@ export interface OutputLine {
 }
 
 export interface StartOptions {
-  /** Survive this process: no parent-death signal, output straight to the log file. */
-  readonly detach: boolean;
   readonly onOutput?: (line: OutputLine) => void;
   readonly onExit?: (exit: ServiceExit) => void;
 }

@@ -21,14 +21,13 @@ export type Handlers = { readonly [K in StepKind]: Handler<K> };
 
 export interface HandlerContext {
   readonly drivers: Drivers;
-  readonly detach: boolean;
   readonly emit: Emit;
   readonly signal: AbortSignal;
   /** Services started by this process, by name. */
   readonly services: Map<string, ServiceRecord>;
 }
 
-export function createHandlers({ drivers, detach, emit, signal, services }: HandlerContext): Handlers {
+export function createHandlers({ drivers, emit, signal, services }: HandlerContext): Handlers {
   const { net, processes, probe, files } = drivers;
   return {
     'netns.create': whole((items) => net.createNetns(items.map((i) => i.args.netns))),
@@ -41,7 +40,6 @@ export function createHandlers({ drivers, detach, emit, signal, services }: Hand
     'file.remove': each(async ({ args }) => files.remove(args.path)),
     'service.start': each(async ({ args }) => {
       const record = await processes.start(args, {
-        detach,
         onOutput: (line) => emit({ kind: 'service.output', ...line }),
         onExit: (exit) => emit({ kind: 'service.exit', service: args.service, ...exit }),
       });

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { ExecResult, RunningEnv, ServiceAddress } from '../../dsl/running.ts';
-import { InstanceError } from '../errors.ts';
+import { InstanceError, RollbackError } from '../errors.ts';
 import { childrenOf, isRunning } from '../drivers/procfs.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import type { Plan, PlannedService } from '../plan/types.ts';
 import type { Emit } from './events.ts';
 import { readJournal, replay } from './journal.ts';
-import { exists, instanceDir, JOURNAL, readOwner, takeOver, type Owner } from './state.ts';
-import { teardown } from './teardown.ts';
+import { instanceDir, JOURNAL, readOwner, takeOver, type Owner } from './state.ts';
+import { gc, teardown } from './teardown.ts';
 
 export interface InstanceContext {
   readonly stateDir: string;
@@ -100,18 +100,19 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   async #teardown(): Promise<void> {
     const { stateDir, dir, drivers, emit, services } = this.#ctx;
     const owner = readOwner(dir);
+    let errors: unknown[] = [];
     if (owner && owner.pid !== null && owner.pid !== process.pid && isRunning(owner.pid, owner.startTime ?? undefined)) {
-      // Another process holds it in the foreground: ask it to tear down, as Ctrl-C would.
-      if (await askOwnerToStop(owner, dir)) return this.#ctx.onDown?.();
+      // Another process owns it (a foreground CLI or a detached supervisor): ask it to tear down,
+      // as Ctrl-C would, then let gc finish whatever it could not.
+      await askOwnerToStop(owner);
+      errors = (await gc(stateDir, { drivers, emit })).errors;
+    } else {
+      const mine = takeOver(stateDir, dir);
+      // Not moved: someone else is already tearing it down.
+      if (mine) errors = await teardown(mine, { drivers, emit, services });
     }
-    const mine = takeOver(stateDir, dir);
-    if (!mine) return this.#ctx.onDown?.(); // someone else is already tearing it down
-    const errors = await teardown(mine, { drivers, emit, services });
     this.#ctx.onDown?.();
-    if (errors.length) {
-      const { RollbackError } = await import('../errors.ts');
-      throw new RollbackError(errors);
-    }
+    if (errors.length) throw new RollbackError(errors);
   }
 
   #service(name: string): PlannedService {
@@ -132,18 +133,21 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   }
 }
 
-async function askOwnerToStop(owner: Owner, dir: string): Promise<boolean> {
+/** SIGTERM to the owner, then wait (bounded) until it has exited. */
+async function askOwnerToStop(owner: Owner): Promise<void> {
   try {
     process.kill(owner.pid!, 'SIGTERM');
   } catch {
-    return false;
+    return;
   }
-  for (let waited = 0; waited < 30_000; waited += 50) {
-    if (!exists(dir)) return true;
-    await sleep(50);
+  for (let delay = 2, waited = 0; isRunning(owner.pid!, owner.startTime ?? undefined) && waited < OWNER_STOP_TIMEOUT_MS; waited += delay) {
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
   }
-  return false;
 }
+
+/** How long `down` waits for another process that owns the instance to finish tearing it down. */
+const OWNER_STOP_TIMEOUT_MS = 60_000;
 
 /** An instance brought up by another process (or earlier), rebuilt from its journal. */
 export function openInstance(stateDir: string, env: string, instance: string, drivers: Drivers, emit: Emit): Instance {

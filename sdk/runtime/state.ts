@@ -10,7 +10,7 @@ import { isRunning, readStat } from '../drivers/procfs.ts';
 
 export type Mode = 'foreground' | 'embedded' | 'detached';
 
-/** Who holds an instance. A detached instance has no owner process: it lives until `down`. */
+/** Who holds an instance: the process whose death means nobody will tear it down but gc. */
 export interface Owner {
   readonly env: string;
   readonly instance: string;
@@ -63,8 +63,7 @@ export function writeOwner(dir: string, owner: Owner): void {
 
 /** An owner process that is gone means nobody will tear the instance down but gc. */
 export function ownerAlive(owner: Owner): boolean {
-  if (owner.pid === null) return owner.mode === 'detached';
-  return isRunning(owner.pid, owner.startTime ?? undefined);
+  return owner.pid !== null && isRunning(owner.pid, owner.startTime ?? undefined);
 }
 
 /**

@@ -26,7 +26,7 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
   const journal = Journal.open(path);
   let errors: unknown[];
   try {
-    const handlers = createHandlers({ drivers, detach: false, emit, signal: new AbortController().signal, services: services ?? new Map() });
+    const handlers = createHandlers({ drivers, emit, signal: new AbortController().signal, services: services ?? new Map() });
     errors = await undo(state.pending, { handlers, journal, emit, results: state.results });
   } finally {
     journal.close();
@@ -42,17 +42,23 @@ export interface GcReport {
   readonly errors: unknown[];
 }
 
-/** Reaps instances whose owner died, half-done teardowns, and warren namespaces or links nothing owns. */
-export async function gc(stateDir: string, options: TeardownOptions): Promise<GcReport> {
+export interface GcOptions extends TeardownOptions {
+  /**
+   * Also delete warren-named namespaces and host links that no instance of this state dir knows.
+   * Only for a state dir deleted by hand: it would also remove instances of another state dir.
+   */
+  readonly orphans?: boolean;
+}
+
+/**
+ * Reaps instances whose owner died and teardowns left half-done, by replaying their journals.
+ * Every resource has a journaled intent before it exists, so the journals know everything.
+ */
+export async function gc(stateDir: string, options: GcOptions): Promise<GcReport> {
   const report: GcReport = { reaped: [], orphans: [], errors: [] };
   // Listed before the instances: anything created after this belongs to an instance listed below.
-  const system = await options.drivers.net.list();
+  const system = options.orphans ? await options.drivers.net.list() : { netns: [], hostLinks: [] };
   const instances = listInstances(stateDir);
-  const known = instances.flatMap(({ owner }) => (owner ? [owner] : []));
-  const knownKeys = new Set(known.map((o) => `${o.env}.${o.instance}`));
-  const knownLinks = new Set(known.map((o) => hostInterface(o.env, o.instance)));
-  const orphanNetns = system.netns.filter((name) => !knownKeys.has(name.slice(NETNS_PREFIX.length).split('.').slice(0, 2).join('.')));
-  const orphanLinks = system.hostLinks.filter((name) => !knownLinks.has(name));
 
   for (const { dir, owner } of instances) {
     const reaping = dir.includes('/reaping/');
@@ -66,7 +72,13 @@ export async function gc(stateDir: string, options: TeardownOptions): Promise<Gc
     options.emit({ kind: 'instance.reaped', instance: name });
   }
   for (const claim of staleClaims(stateDir)) removeDir(claim);
+  if (!options.orphans) return report;
 
+  const known = instances.flatMap(({ owner }) => (owner ? [owner] : []));
+  const knownKeys = new Set(known.map((o) => `${o.env}.${o.instance}`));
+  const knownLinks = new Set(known.map((o) => hostInterface(o.env, o.instance)));
+  const orphanNetns = system.netns.filter((name) => !knownKeys.has(name.slice(NETNS_PREFIX.length).split('.').slice(0, 2).join('.')));
+  const orphanLinks = system.hostLinks.filter((name) => !knownLinks.has(name));
   try {
     await options.drivers.net.deleteNetns(orphanNetns);
     await options.drivers.net.deleteHostLinks(orphanLinks.map((hostIf) => ({ hostIf, hub: '', bridge: '', hubIf: '', cidr: '' })));

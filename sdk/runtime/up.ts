@@ -15,11 +15,11 @@ import { apply } from './executor.ts';
 import { createHandlers } from './handlers.ts';
 import { Instance } from './instance.ts';
 import { Journal } from './journal.ts';
-import { allocateSubnet, claimInstance, JOURNAL, ownerOf, removeDir, resolveStateDir, writeOwner, readOwner, type Mode } from './state.ts';
+import { allocateSubnet, claimInstance, JOURNAL, ownerOf, removeDir, resolveStateDir, type Mode } from './state.ts';
 import { gc, teardown } from './teardown.ts';
 
 export interface RuntimeUpOptions extends UpOptions {
-  /** Who owns the instance: the CLI in the foreground, or an embedding script (default). */
+  /** Who owns the instance: the CLI in the foreground, an embedding script (default), or a detached supervisor. */
   readonly mode?: Mode;
   /** The recipe file, for status listings. */
   readonly recipe?: string;
@@ -49,7 +49,11 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   const drivers = options.drivers ?? createLinuxDrivers();
   const emit: Emit = (event: WarrenEvent) => options.onEvent?.(event);
   const stateDir = resolveStateDir(options.stateDir);
-  const mode: Mode = options.detach ? 'detached' : (options.mode ?? 'embedded');
+  if (options.detach) {
+    const { upDetached } = await import('./detach.ts');
+    return upDetached(spec, { instance, stateDir, drivers, emit, ...(options.recipe ? { recipe: options.recipe } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  }
+  const mode: Mode = options.mode ?? 'embedded';
   await gc(stateDir, { drivers, emit });
 
   const dir = claimInstance(stateDir, {
@@ -71,8 +75,8 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled) });
     journal = Journal.open(join(dir, JOURNAL));
     journal.append({ t: 'plan', plan: steps });
-    const handlers = createHandlers({ drivers, detach: mode === 'detached', emit, signal: abort.signal, services });
-    const exitHook = mode === 'detached' ? undefined : registerExitCleanup(steps.netns, services);
+    const handlers = createHandlers({ drivers, emit, signal: abort.signal, services });
+    const exitHook = registerExitCleanup(steps.netns, services);
     try {
       await apply(steps.steps, { handlers, journal, emit, signal: abort.signal });
     } catch (error) {
@@ -80,7 +84,6 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
       throw error;
     }
     journal.append({ t: 'up' });
-    if (mode === 'detached') writeOwner(dir, { ...readOwner(dir)!, pid: null, startTime: null });
     return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, onDown: () => exitHook?.dispose() });
   } catch (cause) {
     emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });

@@ -1,0 +1,63 @@
+// `up --detach`: start a supervisor process (supervisor.ts) in its own session that owns the
+// instance, relay its progress, and return once it says everything is ready.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { EnvSpec } from '../../dsl/spec.ts';
+import { AbortedError, UpError } from '../errors.ts';
+import type { Drivers } from '../drivers/types.ts';
+import type { Emit, WarrenEvent } from './events.ts';
+import { openInstance, type Instance } from './instance.ts';
+import type { SupervisorMessage, SupervisorRequest } from './supervisor.ts';
+
+const SUPERVISOR = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
+
+export interface DetachOptions {
+  readonly instance: string;
+  readonly stateDir: string;
+  readonly recipe?: string;
+  readonly drivers: Drivers;
+  readonly emit: Emit;
+  readonly signal?: AbortSignal;
+}
+
+export async function upDetached(spec: EnvSpec, options: DetachOptions): Promise<Instance> {
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--enable-source-maps', '--import', tsx, SUPERVISOR], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'ignore'],
+    cwd: process.cwd(),
+  });
+  const request: SupervisorRequest = { spec, instance: options.instance, stateDir: options.stateDir, ...(options.recipe ? { recipe: options.recipe } : {}) };
+  child.stdin!.end(JSON.stringify(request));
+  const onAbort = () => child.kill('SIGTERM');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let outcome: SupervisorMessage | undefined;
+  try {
+    for await (const line of createInterface({ input: child.stdout!, crlfDelay: Infinity })) {
+      const message = parse(line);
+      if (!message) continue;
+      if (message.kind === 'supervisor.ready' || message.kind === 'supervisor.failed') {
+        outcome = message;
+        break;
+      }
+      options.emit(message as WarrenEvent);
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    child.stdout!.destroy();
+    child.unref();
+  }
+  if (outcome?.kind === 'supervisor.ready') return openInstance(options.stateDir, spec.name, options.instance, options.drivers, options.emit);
+  if (options.signal?.aborted) throw new UpError(new AbortedError(String(options.signal.reason ?? 'aborted')), []);
+  const message = outcome?.kind === 'supervisor.failed' ? outcome.message : 'the supervisor process exited before the instance was ready';
+  throw new UpError(new Error(message), []);
+}
+
+function parse(line: string): SupervisorMessage | undefined {
+  try {
+    return JSON.parse(line) as SupervisorMessage;
+  } catch {
+    return undefined;
+  }
+}
