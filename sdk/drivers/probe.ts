@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { AbortedError, ReadinessError, messageOf } from '../errors.ts';
 import type { ReadyArgs } from '../plan/types.ts';
+import { capture } from './command.ts';
 import type { ProbeDriver, ServiceExit } from './types.ts';
 
 const FIRST_DELAY_MS = 2;
@@ -67,7 +67,7 @@ async function attempt(ready: ReadyArgs): Promise<void> {
   if (spec.kind === 'http') return httpAttempt(ready.address!, ready.port!, spec.path);
   if (spec.kind === 'exec') {
     const [file, ...args] = spec.argv;
-    const result = await execa('nsenter', [`--net=/run/netns/${ready.netns}`, '--', file!, ...args], { reject: false, timeout: ATTEMPT_TIMEOUT_MS });
+    const result = await capture(['nsenter', `--net=/run/netns/${ready.netns}`, '--', file!, ...args], { timeout: ATTEMPT_TIMEOUT_MS });
     if (result.exitCode !== 0) throw new Error(`exit code ${result.exitCode ?? result.signal}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
   }
 }

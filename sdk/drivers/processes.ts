@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import type { ServiceArgs } from '../plan/types.ts';
 import { BoundedLog } from './log-file.ts';
 import { childrenOf, isRunning, readStat } from './procfs.ts';
@@ -29,7 +28,8 @@ export function createProcessDriver(): ProcessDriver {
     async start(service, options) {
       mkdirSync(dirname(service.logFile), { recursive: true, mode: 0o700 });
       const [file, ...args] = serviceArgv(service);
-      const child = spawnAttached(file!, args, service, options);
+      const { execa } = await import('execa');
+      const child = spawnAttached(execa, file!, args, service, options);
       const pid = child.pid;
       if (pid === undefined) throw new Error(`could not start service '${service.service}': ${file} did not spawn`);
       child.on('exit', (exitCode, signal) => {
@@ -61,7 +61,7 @@ export function createProcessDriver(): ProcessDriver {
   };
 }
 
-function spawnAttached(file: string, args: string[], service: ServiceArgs, options: StartOptions) {
+function spawnAttached(execa: typeof import('execa').execa, file: string, args: string[], service: ServiceArgs, options: StartOptions) {
   const child = execa(file, args, {
     cwd: service.cwd,
     env: service.env,

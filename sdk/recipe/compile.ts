@@ -4,8 +4,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
-/** `warren` imports resolve to this SDK's own entry, so a recipe and the CLI share one module instance. */
-const SDK_ENTRY = new URL('../index.ts', import.meta.url).href;
+/**
+ * `warren` imports resolve to the entry of the SDK that is running (the sources under tsx, the
+ * bundle in sdk/dist otherwise), so a recipe and the CLI share one module instance.
+ */
+const SDK_ENTRY = import.meta.url.endsWith('.ts') ? new URL('../index.ts', import.meta.url).href : new URL('./sdk/index.js', import.meta.url).href;
 /** Part of the cache key: bump when the build options below change. */
 const COMPILE_SETTINGS = 'esm-node20-inline-map-v2';
 

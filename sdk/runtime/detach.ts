@@ -10,7 +10,9 @@ import type { Emit, WarrenEvent } from './events.ts';
 import { openInstance, type Instance } from './instance.ts';
 import type { SupervisorMessage, SupervisorRequest } from './supervisor.ts';
 
-const SUPERVISOR = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
+/** The supervisor's entry: the source under tsx, the bundle's chunk otherwise. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const SUPERVISOR = fileURLToPath(FROM_SOURCE ? new URL('./supervisor.ts', import.meta.url) : new URL('./sdk/runtime/supervisor.js', import.meta.url));
 
 export interface DetachOptions {
   readonly instance: string;
@@ -22,8 +24,8 @@ export interface DetachOptions {
 }
 
 export async function upDetached(spec: EnvSpec, options: DetachOptions): Promise<Instance> {
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn(process.execPath, ['--enable-source-maps', '--import', tsx, SUPERVISOR], {
+  const loader = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
+  const child = spawn(process.execPath, ['--enable-source-maps', ...loader, SUPERVISOR], {
     detached: true,
     stdio: ['pipe', 'pipe', 'ignore'],
     cwd: process.cwd(),

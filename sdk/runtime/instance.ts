@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
+import { constants } from 'node:os';
 import type { ExecResult, RunningEnv, ServiceAddress } from '../../dsl/running.ts';
 import { InstanceError, RollbackError } from '../errors.ts';
+import { capture } from '../drivers/command.ts';
 import { childrenOf, isRunning } from '../drivers/procfs.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import type { Plan, PlannedService } from '../plan/types.ts';
@@ -67,8 +68,8 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
     const init = this.#initPid(service);
     const [file, ...args] = argv;
     if (!file) throw new TypeError('exec needs a command');
-    const result = await execa('nsenter', [`--target=${init}`, '--net', '--pid', '--mount', '--uts', '--', file, ...args], { reject: false, stdin: 'ignore' });
-    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? 128 + (result.signal ? 9 : 0) };
+    const result = await capture(['nsenter', `--target=${init}`, '--net', '--pid', '--mount', '--uts', '--', file, ...args]);
+    return { stdout: result.stdout.replace(/\n$/, ''), stderr: result.stderr.replace(/\n$/, ''), exitCode: result.exitCode ?? 128 + signalNumber(result.signal) };
   }
 
   async logs(service: S): Promise<string> {
@@ -160,4 +161,8 @@ export function openInstance(stateDir: string, env: string, instance: string, dr
     if (record) services.set(s.name, record);
   }
   return new Instance({ stateDir, dir, plan: state.plan, drivers, emit, services });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (constants.signals[signal] ?? 0) : 0;
 }

@@ -26,7 +26,7 @@ async function withInstance(body: (dev: RunningEnv<Service>, ctx: { instance: st
     try {
       await dev?.down();
     } finally {
-      const left = leftovers({ env: ENV, instance, stateDir: state.path, pids });
+      const left = await leftovers({ env: ENV, instance, stateDir: state.path, pids });
       forceCleanup(ENV, instance, pids);
       state.remove();
       assert.equal(left, [], `instance ${instance} left things behind`);
@@ -147,12 +147,12 @@ test('two instances side by side: different subnets, same ports, both reachable'
     assert.is(orderB.body.payment.charge, 1, 'each instance has its own payment service');
 
     await devA.down();
-    assert.equal(leftovers({ env: ENV, instance: a, stateDir: state.path }), []);
+    assert.equal(await leftovers({ env: ENV, instance: a, stateDir: state.path }), []);
     assert.is((await getJson(devB.url('user', '/health'))).status, 200, 'b survives a going down');
   } finally {
     await devA?.down().catch(() => undefined);
     await devB?.down().catch(() => undefined);
-    const left = [...leftovers({ env: ENV, instance: a, stateDir: state.path, pids }), ...leftovers({ env: ENV, instance: b, stateDir: state.path, pids })];
+    const left = [...(await leftovers({ env: ENV, instance: a, stateDir: state.path, pids })), ...(await leftovers({ env: ENV, instance: b, stateDir: state.path, pids }))];
     forceCleanup(ENV, a, pids);
     forceCleanup(ENV, b, pids);
     state.remove();
@@ -170,7 +170,7 @@ test('down is idempotent (twice, and concurrently) and leaves nothing', async ()
     assert.ok(pids.length >= 6, `processes of the instance: ${pids}`);
     await Promise.all([dev.down(), dev.down()]);
     await dev.down();
-    assert.equal(leftovers({ env: ENV, instance, stateDir: state.path, pids }), []);
+    assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids }), []);
     for (const pid of pids) assert.not.ok(alive(pid), `pid ${pid} dead`);
   } finally {
     forceCleanup(ENV, instance, pids);
@@ -188,13 +188,13 @@ test('`await using` disposes the instance at the end of the scope', async () => 
       pids = pidsOfInstance(ENV, instance);
       assert.is((await getJson(dev.url('payment', '/health'))).status, 200);
     }
-    assert.equal(leftovers({ env: ENV, instance, stateDir: state.path, pids }), []);
+    assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids }), []);
     // Symbol.asyncDispose directly, then down: still fine.
     const dev = await checkout.up({ instance, stateDir: state.path });
     pids = [...pids, ...pidsOfInstance(ENV, instance)];
     await dev[Symbol.asyncDispose]();
     await dev.down();
-    assert.equal(leftovers({ env: ENV, instance, stateDir: state.path, pids }), []);
+    assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids }), []);
   } finally {
     forceCleanup(ENV, instance, pids);
     state.remove();

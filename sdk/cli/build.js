@@ -1,0 +1,55 @@
+// Bundles the SDK and CLI into sdk/dist (ESM, code-split, packages external) so the `warren`
+// command starts without a TypeScript loader. bin.js rebuilds it when a source is newer.
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const distDir = join(root, 'sdk', 'dist');
+const stampFile = join(distDir, 'stamp.json');
+const entries = ['sdk/index.ts', 'sdk/cli/main.ts', 'sdk/runtime/supervisor.ts'].map((e) => join(root, e));
+
+/** The newest modification time of the SDK's and DSL's sources. */
+export function newestSource() {
+  let newest = 0;
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  walk(join(root, 'sdk'));
+  walk(join(root, 'dsl'));
+  return newest;
+}
+
+export function isFresh() {
+  try {
+    return statSync(stampFile).mtimeMs >= newestSource();
+  } catch {
+    return false;
+  }
+}
+
+export async function build() {
+  const { build: esbuild } = await import('esbuild');
+  await esbuild({
+    entryPoints: entries,
+    outdir: distDir,
+    outbase: root,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    // No maps: parsing them costs more start-up than the stack traces they would improve.
+    sourcemap: false,
+    logLevel: 'warning',
+  });
+  writeFileSync(stampFile, JSON.stringify({ builtAt: new Date().toISOString() }));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await build();
