@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NETNS_PREFIX } from '../plan/names.ts';
 import type { NetDriver } from './types.ts';
+import { CommandError } from '../errors.ts';
 import { run } from './command.ts';
 import { eachLimited, groupBy, ipBatch } from './ip.ts';
 import { isRunning, pidsInNetns } from './procfs.ts';
@@ -63,9 +64,11 @@ export function createNetDriver(): NetDriver {
         links.map((l) => ipBatch([`link add ${l.hubIf} master ${l.bridge} up type veth peer name ${l.hostIf} netns ${process.pid}`], { netns: l.hub })),
       );
       await ipBatch(links.flatMap((l) => [`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]));
+      await guardHost(links.map((l) => l.hostIf));
     },
 
     async deleteHostLinks(links) {
+      await unguardHost(links.map((l) => l.hostIf));
       await ipBatch(links.map((l) => `link del ${l.hostIf}`), { tolerate: GONE });
     },
   };
@@ -89,4 +92,41 @@ async function killProcessesIn(names: readonly string[]): Promise<void> {
     }
   }
   for (let waited = 0; pids.some((pid) => isRunning(pid)) && waited < 5000; waited += 10) await sleep(10);
+}
+
+/**
+ * The host answers what it asked for on an instance's link, but takes no new connection from
+ * it and forwards nothing from it: services reach each other, never the host or other instances.
+ * One nftables table per link, named after it, removed with it.
+ */
+async function guardHost(hostIfs: readonly string[]): Promise<void> {
+  const tables = hostIfs.map((name) => [
+    `table inet ${name} {`,
+    `  chain input { type filter hook input priority 0; policy accept; iifname "${name}" ct state new drop; }`,
+    `  chain forward { type filter hook forward priority 0; policy accept; iifname "${name}" drop; }`,
+    `}`,
+  ].join('\n'));
+  await nft(tables.join('\n'));
+}
+
+async function unguardHost(hostIfs: readonly string[]): Promise<void> {
+  const { stdout } = await nftRun(['nft', 'list', 'tables']);
+  const present = new Set(stdout.split('\n').map((line) => line.trim().split(' ')).filter((w) => w[0] === 'table' && w[1] === 'inet').map((w) => w[2]));
+  const gone = hostIfs.filter((name) => present.has(name));
+  if (gone.length) await nft(gone.map((name) => `delete table inet ${name}`).join('\n'));
+}
+
+function nft(script: string) {
+  return nftRun(['nft', '-f', '-'], `${script}\n`);
+}
+
+async function nftRun(argv: string[], input?: string) {
+  try {
+    return await run(argv, input);
+  } catch (error) {
+    if (error instanceof CommandError && error.exitCode === undefined && /ENOENT/.test(error.stderr)) {
+      throw new Error('nft (nftables) is not installed: warren needs it to keep instances from reaching the host; run `npm run setup`');
+    }
+    throw error;
+  }
 }

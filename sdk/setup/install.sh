@@ -10,6 +10,7 @@ command -v unshare >/dev/null && command -v nsenter >/dev/null && command -v set
 command -v mount >/dev/null || need+=(mount)
 command -v hostname >/dev/null || need+=(hostname)
 command -v ps >/dev/null || need+=(procps)
+command -v nft >/dev/null || need+=(nftables)
 
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
