@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { callerLocation } from './location.ts';
+import { callerLocation, withLoc } from './location.ts';
 import { started, tcp } from './ready.ts';
 import type { RunningEnv, UpOptions } from './running.ts';
 import type { BuildNote, EnvOptions, EnvSpec, NamespaceSpec, ReadySpec, ServiceSpec } from './spec.ts';
@@ -46,18 +46,18 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
 
   /** Adds a network namespace; following `.veth()` and `.service()` calls apply to it. */
   namespace<N extends string>(name: N): EnvBuilder<Namespaces | N, Services, N> {
-    const ns: NamespaceSpec = { name, veth: false, loc: callerLocation() };
+    const ns: NamespaceSpec = { name, veth: false, ...withLoc(callerLocation(this.namespace)) };
     return new EnvBuilder({ ...this.#spec, namespaces: [...this.#spec.namespaces, ns] });
   }
 
   /** Joins the current namespace to the instance's bridge, so the host and other namespaces reach it. */
   veth(): EnvBuilder<Namespaces, Services, Current> {
-    const loc = callerLocation();
+    const loc = callerLocation(this.veth);
     const namespaces = [...this.#spec.namespaces];
     const last = namespaces.at(-1);
-    if (!last) return this.#withNote({ code: 'no-namespace', message: '.veth() needs a .namespace() before it', loc });
-    if (last.veth) return this.#withNote({ code: 'duplicate-name', message: `namespace '${last.name}' already has a veth`, loc });
-    namespaces[namespaces.length - 1] = { ...last, veth: true };
+    if (!last) return this.#withNote({ code: 'no-namespace', message: '.veth() needs a .namespace() before it', ...withLoc(loc) });
+    if (last.veth) return this.#withNote({ code: 'duplicate-name', message: `namespace '${last.name}' already has a veth`, ...withLoc(loc) });
+    namespaces[namespaces.length - 1] = { ...last, veth: true, ...(loc ? { vethLoc: loc } : {}) };
     return new EnvBuilder({ ...this.#spec, namespaces });
   }
 
@@ -70,7 +70,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
     port?: number | ServiceOptions<N, Services>,
     options?: ServiceOptions<N, Services>,
   ): EnvBuilder<Namespaces, Services | N, Current> {
-    const loc = callerLocation();
+    const loc = callerLocation(this.service);
     const opts: ServiceOptions<N, Services> = (typeof port === 'object' && port !== null ? port : options) ?? {};
     const portNumber = typeof port === 'object' && port !== null ? undefined : port;
     const namespace = this.#spec.namespaces.at(-1)?.name ?? null;
@@ -85,7 +85,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
       ready: opts.ready ?? (portNumber === undefined ? started() : tcp()),
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       unknownOptions: Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
-      loc,
+      ...withLoc(loc),
     };
     return new EnvBuilder({ ...this.#spec, services: [...this.#spec.services, service] });
   }
@@ -116,10 +116,10 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
 
 /** Starts a recipe: `env('checkout').namespace('user').veth().service('./user.ts', 3001)`. */
 export function env<Name extends string>(name: Name, options: EnvOptions = {}): EnvBuilder {
-  const loc = callerLocation();
+  const loc = withLoc(callerLocation(env));
   const unknown = Object.keys(options).filter((key) => !envOptionKeys.has(key));
-  const notes: BuildNote[] = unknown.map((key) => ({ code: 'invalid-option', message: `env(): unknown option '${key}'`, loc }));
-  return new EnvBuilder({ version: 1, name, options: { ...options }, namespaces: [], services: [], notes, loc });
+  const notes: BuildNote[] = unknown.map((key) => ({ code: 'invalid-option', message: `env(): unknown option '${key}'`, ...loc }));
+  return new EnvBuilder({ version: 1, name, options: { ...options }, namespaces: [], services: [], notes, ...loc });
 }
 
 export function isEnvBuilder(value: unknown): value is EnvBuilder<string, string, string> {

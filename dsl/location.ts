@@ -1,22 +1,29 @@
 import { fileURLToPath } from 'node:url';
-import { dirname } from 'node:path';
 import type { Loc } from './spec.ts';
 
-const dslDir = dirname(fileURLToPath(import.meta.url));
 const framePattern = /\(?((?:file:\/\/)?\/[^():]+?):(\d+):(\d+)\)?$/;
 
-/** The first stack frame outside the DSL: the recipe line that called the builder. */
-export function callerLocation(): Loc | undefined {
-  const frames = new Error().stack?.split('\n').slice(1) ?? [];
-  for (const frame of frames) {
+/**
+ * Where `api` (a builder method or `env`) was called from: the recipe line. V8 drops the frames
+ * of `api` and everything it called, so this holds in a bundle too, where the DSL and the
+ * recipe share one file.
+ */
+export function callerLocation(api: Function): Loc | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, api);
+  for (const frame of holder.stack?.split('\n').slice(1) ?? []) {
     const match = framePattern.exec(frame.trim());
     if (!match) continue;
     const [, rawFile = '', line = '0', column = '0'] = match;
     const file = rawFile.startsWith('file://') ? fileURLToPath(rawFile) : rawFile;
-    if (file.startsWith(dslDir + '/')) continue;
     return { file, line: Number(line), column: Number(column) };
   }
   return undefined;
+}
+
+/** `{ loc }` when there is one: specs never carry `loc: undefined`, so they round-trip through JSON. */
+export function withLoc(loc: Loc | undefined): { loc?: Loc } {
+  return loc ? { loc } : {};
 }
 
 export function formatLoc(loc: Loc | undefined, cwd = process.cwd()): string {

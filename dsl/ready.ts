@@ -16,7 +16,7 @@ export function http(path = '/', options: ProbeOptions = {}): ReadySpec {
   return Object.freeze({ kind: 'http', path, ...options });
 }
 
-/** Ready when `argv`, run inside the service's namespaces, exits 0. */
+/** Ready when `argv`, run on the host inside the service's network namespace, exits 0. */
 export function exec(argv: readonly string[], options: ProbeOptions = {}): ReadySpec {
   return Object.freeze({ kind: 'exec', argv: Object.freeze([...argv]), ...options });
 }

@@ -17,6 +17,8 @@ export interface NamespaceSpec {
   readonly name: string;
   readonly veth: boolean;
   readonly loc?: Loc;
+  /** Where `.veth()` was called. */
+  readonly vethLoc?: Loc;
 }
 
 export interface ServiceSpec {

@@ -17,9 +17,10 @@ export function validate(spec: EnvSpec): Issue[] {
   const namespaces = new Map<string, { veth: boolean }>();
   spec.namespaces.forEach((ns, i) => {
     const path = `namespaces[${i}]`;
-    if (!checkName(ns.name, `${path}.name`, `namespace name '${String(ns.name)}'`, ns.loc, add)) return;
-    if (namespaces.has(ns.name)) add('duplicate-name', `${path}.name`, `namespace '${ns.name}' is declared twice`, ns.loc);
-    namespaces.set(ns.name, { veth: ns.veth });
+    const valid = checkName(ns.name, `${path}.name`, `namespace name '${String(ns.name)}'`, ns.loc, add);
+    if (valid && namespaces.has(ns.name)) add('duplicate-name', `${path}.name`, `namespace '${ns.name}' is declared twice`, ns.loc);
+    // Kept even when the name is bad, so its services are not also reported unreachable.
+    namespaces.set(ns.name, { veth: ns.veth || (namespaces.get(ns.name)?.veth ?? false) });
   });
 
   const services = new Map<string, ServiceSpec>();

@@ -5,7 +5,8 @@ import { createLinuxDrivers } from '../drivers/linux.ts';
 import { probeOnce } from '../drivers/probe.ts';
 import { AbortedError, formatIssue, SpecError, UpError } from '../errors.ts';
 import { plan } from '../plan/plan.ts';
-import { allocate, DEFAULT_POOL, parseCidr, prefixFor } from '../plan/subnet.ts';
+import { allocate, parseCidr, prefixFor } from '../plan/subnet.ts';
+import { claimedSubnets, subnetPool } from '../runtime/subnets.ts';
 import type { ReadyArgs } from '../plan/types.ts';
 import { compileServices, resolveCommand } from '../recipe/command.ts';
 import { openInstance, type Instance } from '../runtime/instance.ts';
@@ -147,9 +148,8 @@ export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
   if (compileIssues.length) throw new SpecError(compileIssues);
   const stateDir = resolveStateDir(args.stateDir);
   // Read-only: the subnet this instance would get if brought up now.
-  const taken = listInstances(stateDir).flatMap((i) => (i.owner?.subnet ? [parseCidr(i.owner.subnet)] : []));
   const routes = await createLinuxDrivers().net.routes();
-  const subnet = allocate(parseCidr(process.env.WARREN_SUBNET_POOL ?? DEFAULT_POOL), prefixFor(spec.namespaces.length), [...taken, ...routes.map(parseCidr)]);
+  const subnet = allocate(subnetPool(), prefixFor(spec.namespaces.length), [...claimedSubnets(), ...routes.map(parseCidr)]);
   if (!subnet) throw new Error('the subnet pool is exhausted');
   const result = plan({ spec, instance: args.instance, subnet, instanceDir: instanceDir(stateDir, spec.name, args.instance), resolveCommand: (s) => resolveCommand(s, compiled) });
   if (args.json) {

@@ -1,44 +1,71 @@
 import { CommandError } from '../errors.ts';
+import { BatchError } from './batch-error.ts';
 import { run } from './command.ts';
 
 export interface BatchOptions {
   /** Run the batch inside this named namespace (`ip -n NS -batch -`). */
   readonly netns?: string;
-  /** Keep going after a failed line, and treat these stderr patterns as success. */
+  /** Keep going after a failed line (`-force`), and treat failures matching this as success. */
   readonly tolerate?: RegExp;
 }
 
-/** One `ip` process for many operations: the cost is per process, not per line. */
+/**
+ * One `ip` process for many operations: the cost is per process, not per line. A failure is a
+ * BatchError indexed by line (0-based), so callers can tell which operation failed.
+ */
 export async function ipBatch(lines: readonly string[], options: BatchOptions = {}): Promise<void> {
   if (lines.length === 0) return;
   const argv = ['ip', ...(options.netns ? ['-n', options.netns] : []), ...(options.tolerate ? ['-force'] : []), '-batch', '-'];
   try {
     await run(argv, `${lines.join('\n')}\n`);
   } catch (error) {
-    if (options.tolerate && error instanceof CommandError && onlyTolerated(error.stderr, options.tolerate)) return;
-    throw error;
+    if (!(error instanceof CommandError)) throw error;
+    const failures = batchFailures(error.stderr).filter((f) => !(options.tolerate && f.messages.every((m) => options.tolerate!.test(m))));
+    if (failures.length === 0 && options.tolerate) return;
+    if (failures.length === 0) throw error;
+    const byLine = new Map(failures.map((f) => [f.line - 1, new CommandError(argv, error.exitCode, f.messages.join('\n') || error.stderr, lines[f.line - 1])]));
+    throw new BatchError(byLine, options.tolerate ? lines.length : failures[0]!.line);
   }
 }
 
-function onlyTolerated(stderr: string, tolerate: RegExp): boolean {
-  return stderr
-    .split('\n')
-    .filter((line) => line.trim() && !/^Command failed -:\d+$/.test(line.trim()))
-    .every((line) => tolerate.test(line));
+/** `ip -batch` reports each failed line as its messages followed by `Command failed -:N`. */
+export function batchFailures(stderr: string): Array<{ line: number; messages: string[] }> {
+  const failures: Array<{ line: number; messages: string[] }> = [];
+  let messages: string[] = [];
+  for (const raw of stderr.split('\n')) {
+    const text = raw.trim();
+    if (!text) continue;
+    const done = /^Command failed -:(\d+)$/.exec(text);
+    if (done) {
+      failures.push({ line: Number(done[1]), messages });
+      messages = [];
+    } else {
+      messages.push(text);
+    }
+  }
+  return failures;
 }
 
-/** Runs `work` for every item with at most `limit` at once; rejects with the first error after all settle. */
+/** Re-indexes a BatchError from one set of positions (lines, a sub-list) to the caller's items. */
+export function reindex(error: unknown, toItem: (index: number) => number, itemCount: number): unknown {
+  if (!(error instanceof BatchError)) return error;
+  const failures = new Map([...error.failures].map(([i, e]) => [toItem(i), e]));
+  const tried = error.tried >= itemCount ? itemCount : toItem(error.tried);
+  return new BatchError(failures, Math.min(tried, itemCount));
+}
+
+/** Runs `work` for every item with at most `limit` at once; failures are kept per item. */
 export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const errors: unknown[] = [];
+  const failures = new Map<number, unknown>();
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
-      const item = items[next++]!;
-      await work(item).catch((error: unknown) => errors.push(error));
+      const index = next++;
+      await work(items[index]!).catch((error: unknown) => failures.set(index, error));
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length) throw errors[0];
+  if (failures.size) throw new BatchError(failures, items.length);
 }
 
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

@@ -2,9 +2,24 @@ import { createFileDriver } from './files.ts';
 import { createNetDriver } from './net.ts';
 import { createProbeDriver } from './probe.ts';
 import { createProcessDriver } from './processes.ts';
-import type { Drivers } from './types.ts';
+import { spawnSync } from 'node:child_process';
+import type { Drivers, ExitCleanup } from './types.ts';
 
-/** The real drivers: iproute2, util-linux and processes on this machine. */
+/** The real drivers: iproute2, util-linux, nftables and processes on this machine. */
 export function createLinuxDrivers(): Drivers {
-  return { net: createNetDriver(), processes: createProcessDriver(), probe: createProbeDriver(), files: createFileDriver() };
+  return { net: createNetDriver(), processes: createProcessDriver(), probe: createProbeDriver(), files: createFileDriver(), cleanupOnExit };
+}
+
+/** Kills the services, deletes the namespaces (taking the veths with them) and the host guards. */
+function cleanupOnExit({ pids, netns, hostIfs }: ExitCleanup): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const quiet: { stdio: ('pipe' | 'ignore')[] } = { stdio: ['pipe', 'ignore', 'ignore'] };
+  spawnSync('ip', ['-force', '-batch', '-'], { ...quiet, input: netns.map((n) => `netns del ${n}\n`).join('') });
+  for (const name of hostIfs) spawnSync('nft', ['delete', 'table', 'inet', name], quiet);
 }

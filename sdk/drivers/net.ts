@@ -4,7 +4,8 @@ import { NETNS_PREFIX } from '../plan/names.ts';
 import type { NetDriver } from './types.ts';
 import { CommandError } from '../errors.ts';
 import { run } from './command.ts';
-import { eachLimited, groupBy, ipBatch } from './ip.ts';
+import { BatchError, settleEach } from './batch-error.ts';
+import { eachLimited, groupBy, ipBatch, reindex } from './ip.ts';
 import { isRunning, pidsInNetns } from './procfs.ts';
 
 const NETNS_DIR = '/run/netns';
@@ -41,17 +42,24 @@ export function createNetDriver(): NetDriver {
       if (present.length === 0) return;
       // A namespace with a process left in it survives `netns del` unnamed, so empty it first.
       await killProcessesIn(present);
-      await ipBatch(present.map((name) => `netns del ${name}`), { tolerate: GONE });
+      await ipBatch(present.map((name) => `netns del ${name}`), { tolerate: GONE }).catch((error: unknown) => {
+        throw reindex(error, (i) => names.indexOf(present[i]!), names.length);
+      });
     },
 
     async createBridges(bridges) {
-      await Promise.all(bridges.map((b) => ipBatch([`link add ${b.bridge} up type bridge`, 'link set lo up'], { netns: b.netns })));
+      await settleEach(bridges, (b) => ipBatch([`link add ${b.bridge} up type bridge`, 'link set lo up'], { netns: b.netns }));
     },
 
     async createVeths(veths) {
       // Each veth is born with its far end already in its namespace: far cheaper than create-then-move.
       for (const [hub, group] of groupBy(veths, (v) => v.hub)) {
-        await ipBatch(group.map((v) => `link add ${v.hubIf} master ${v.bridge} up type veth peer name ${v.nsIf} netns ${v.netns}`), { netns: hub });
+        const lines = group.map((v) => `link add ${v.hubIf} master ${v.bridge} up type veth peer name ${v.nsIf} netns ${v.netns}`);
+        await ipBatch(lines, { netns: hub }).catch((error: unknown) => {
+          // The namespace ends of this group are not configured yet: none of it is complete.
+          const failed = reindex(error, (i) => veths.indexOf(group[i]!), veths.length);
+          throw failed instanceof BatchError ? new BatchError(failed.failures, 0) : failed;
+        });
       }
       await eachLimited(veths, PARALLEL, (v) =>
         ipBatch([`addr add ${v.cidr} dev ${v.nsIf}`, `link set ${v.nsIf} up`, 'link set lo up'], { netns: v.netns }),
@@ -60,11 +68,13 @@ export function createNetDriver(): NetDriver {
 
     async createHostLinks(links) {
       // Born in the hub with its host end placed in our own namespace: a crash before this line leaves nothing on the host.
-      await Promise.all(
-        links.map((l) => ipBatch([`link add ${l.hubIf} master ${l.bridge} up type veth peer name ${l.hostIf} netns ${process.pid}`], { netns: l.hub })),
+      await settleEach(links, (l) =>
+        ipBatch([`link add ${l.hubIf} master ${l.bridge} up type veth peer name ${l.hostIf} netns ${process.pid}`], { netns: l.hub }),
       );
-      await ipBatch(links.flatMap((l) => [`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]));
-      await guardHost(links.map((l) => l.hostIf));
+      await settleEach(links, async (l) => {
+        await ipBatch([`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]);
+        await guardHost([l.hostIf]);
+      });
     },
 
     async deleteHostLinks(links) {

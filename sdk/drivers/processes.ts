@@ -43,12 +43,16 @@ export function createProcessDriver(): ProcessDriver {
     async stop(service, record) {
       if (!record || !isRunning(record.pid, record.startTime)) return;
       // SIGTERM goes to the namespace's init, which forwards it; SIGKILL of unshare takes the whole namespace down.
-      const init = childrenOf(record.pid)[0];
-      signal(init ?? record.pid, init ? 'SIGTERM' : 'SIGKILL');
-      if (await waitForExit(record, service.stopTimeout)) return;
-      signal(record.pid, 'SIGKILL');
-      if (init) signal(init, 'SIGKILL');
-      if (!(await waitForExit(record, 5000))) throw new Error(`service '${service.service}' (pid ${record.pid}) survived SIGKILL`);
+      const initPid = childrenOf(record.pid)[0];
+      const init = initPid === undefined ? undefined : { pid: initPid, startTime: readStat(initPid)?.startTime ?? 0 };
+      signal(init?.pid ?? record.pid, init ? 'SIGTERM' : 'SIGKILL');
+      if (!(await waitForExit(record, service.stopTimeout))) {
+        signal(record.pid, 'SIGKILL');
+        if (init) signal(init.pid, 'SIGKILL');
+        if (!(await waitForExit(record, 5000))) throw new Error(`service '${service.service}' (pid ${record.pid}) survived SIGKILL`);
+      }
+      // The init exits only once the kernel has killed everything else in its PID namespace.
+      if (init && !(await waitForExit(init, 5000))) throw new Error(`service '${service.service}': its namespace init (pid ${init.pid}) survived SIGKILL`);
     },
 
     exitOf(record) {

@@ -59,9 +59,18 @@ export interface FileDriver {
   remove(path: string): Promise<void>;
 }
 
+/** What to remove synchronously if the owner exits without `down` ('exit' handlers cannot wait). */
+export interface ExitCleanup {
+  readonly pids: readonly number[];
+  readonly netns: readonly string[];
+  readonly hostIfs: readonly string[];
+}
+
 export interface Drivers {
   readonly net: NetDriver;
   readonly processes: ProcessDriver;
   readonly probe: ProbeDriver;
   readonly files: FileDriver;
+  /** Best-effort synchronous cleanup at process exit; drivers that own no real resources omit it. */
+  readonly cleanupOnExit?: (what: ExitCleanup) => void;
 }

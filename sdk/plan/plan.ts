@@ -48,7 +48,7 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand }: Pl
       args: { hub, bridge: BRIDGE, netns, hubIf: hubPort(index, ns.name), nsIf: NS_END, cidr: `${address}/${prefix}` },
       after: ['bridge.create', `netns.create:${ns.name}`],
       undo: null,
-      loc: ns.loc,
+      loc: ns.vethLoc ?? ns.loc,
     });
   });
 

@@ -2,7 +2,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Plugin } from 'esbuild';
 
 /**
  * `warren` imports resolve to the entry of the SDK that is running (the sources under tsx, the
@@ -10,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
  */
 const SDK_ENTRY = import.meta.url.endsWith('.ts') ? new URL('../index.ts', import.meta.url).href : new URL('./sdk/index.js', import.meta.url).href;
 /** Part of the cache key: bump when the build options below change. */
-const COMPILE_SETTINGS = 'esm-node20-inline-map-v2';
+const COMPILE_SETTINGS = 'esm-node20-inline-map-v3';
 
 export interface CompileProblem {
   readonly file: string;
@@ -25,6 +27,26 @@ export class CompileError extends Error {
     this.name = 'CompileError';
   }
 }
+
+const PACKAGE_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../' : '../../../', import.meta.url));
+const SOURCE_ENTRIES = new Set([join(PACKAGE_ROOT, 'sdk', 'index.ts'), join(PACKAGE_ROOT, 'dsl', 'index.ts')]);
+
+/**
+ * The SDK is never bundled into a recipe, however the recipe imports it (`warren`, or a relative
+ * path into sdk/ or dsl/): one copy of the DSL, shared with the CLI that loads the recipe.
+ */
+const sdkStaysExternal: Plugin = {
+  name: 'warren-sdk-external',
+  setup(b) {
+    b.onResolve({ filter: /^warren$/ }, () => ({ path: SDK_ENTRY, external: true }));
+    b.onResolve({ filter: /^\./ }, (args) => {
+      const path = resolve(args.resolveDir, args.path);
+      if (SOURCE_ENTRIES.has(path)) return { path: SDK_ENTRY, external: true };
+      const inside = [join(PACKAGE_ROOT, 'sdk') + sep, join(PACKAGE_ROOT, 'dsl') + sep].some((dir) => path.startsWith(dir));
+      return inside ? { path: pathToFileURL(path).href, external: true } : undefined;
+    });
+  },
+};
 
 interface Manifest {
   readonly key: string;
@@ -54,7 +76,7 @@ export async function compileCached(entry: string): Promise<string> {
     sourcemap: 'inline',
     metafile: true,
     logLevel: 'silent',
-    plugins: [{ name: 'warren-self', setup: (b) => b.onResolve({ filter: /^warren$/ }, () => ({ path: SDK_ENTRY, external: true })) }],
+    plugins: [sdkStaysExternal],
   }).catch((error: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
     const problems = (error.errors ?? []).map((e) => ({
       file: e.location ? resolve(e.location.file) : path,

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { AbortedError, UpError } from '../errors.ts';
+import { AbortedError, InstanceError, UpError } from '../errors.ts';
 import type { Drivers } from '../drivers/types.ts';
 import type { Emit, WarrenEvent } from './events.ts';
 import { openInstance, type Instance } from './instance.ts';
@@ -52,6 +52,10 @@ export async function upDetached(spec: EnvSpec, options: DetachOptions): Promise
   }
   if (outcome?.kind === 'supervisor.ready') return openInstance(options.stateDir, spec.name, options.instance, options.drivers, options.emit);
   if (options.signal?.aborted) throw new UpError(new AbortedError(String(options.signal.reason ?? 'aborted')), []);
+  if (outcome?.kind === 'supervisor.failed' && (outcome.code === 'INSTANCE_BUSY' || outcome.code === 'POOL_EXHAUSTED')) {
+    // Refused before anything was created: not an up that was rolled back.
+    throw new InstanceError(outcome.code, outcome.message);
+  }
   const message = outcome?.kind === 'supervisor.failed' ? outcome.message : 'the supervisor process exited before the instance was ready';
   throw new UpError(new Error(message), []);
 }

@@ -4,6 +4,7 @@ import type { Emit } from './events.ts';
 import type { HandlerItem, Handlers } from './handlers.ts';
 import type { Journal } from './journal.ts';
 import { schedule, type Outcome } from './schedule.ts';
+import { NotAttemptedError } from '../drivers/batch-error.ts';
 
 export interface ApplyOptions {
   readonly handlers: Handlers;
@@ -40,13 +41,23 @@ export async function apply(steps: readonly Step[], { handlers, journal, emit, s
       return results;
     },
   });
-  const failedId = [...outcomes].find(([, o]) => !o.ok)?.[0];
-  if (failedId !== undefined) {
+  // Blame the step that failed, not a batch-mate that was never tried.
+  const failures = [...outcomes].filter(([, o]) => !o.ok) as Array<[string, { ok: false; error: unknown }]>;
+  const [failedId, failed] = failures.find(([, o]) => !(o.error instanceof NotAttemptedError)) ?? failures[0] ?? [];
+  if (failedId !== undefined && failed) {
+    if (signal.aborted && isAbort(failed.error)) throw new AbortedError(String(signal.reason ?? 'aborted'));
     const step = steps.find((s) => s.id === failedId)!;
-    const outcome = outcomes.get(failedId) as { ok: false; error: unknown };
-    throw new StepError(step.id, step.loc, outcome.error);
+    throw new StepError(step.id, step.loc, failed.error);
   }
   if (signal.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
+  // A step never dispatched without a failure or an abort means its dependencies form a cycle.
+  const stuck = steps.filter((s) => !outcomes.has(s.id));
+  if (stuck.length) throw new Error(`steps never became ready (dependency cycle?): ${stuck.map((s) => s.id).join(', ')}`);
+}
+
+/** A step that failed only because the run was aborted (a probe cut short): the abort is the cause. */
+function isAbort(error: unknown): boolean {
+  return error instanceof AbortedError || (error instanceof Error && error.name === 'AbortError');
 }
 
 export interface UndoOptions {

@@ -1,6 +1,7 @@
 import type { StepArgs, StepKind } from '../plan/types.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import type { Emit } from './events.ts';
+import { BatchError, NotAttemptedError } from '../drivers/batch-error.ts';
 import type { Outcome } from './schedule.ts';
 
 export interface HandlerItem<K extends StepKind> {
@@ -67,7 +68,10 @@ export function createHandlers({ drivers, emit, signal, services }: HandlerConte
   };
 }
 
-/** One driver call for the whole batch: it succeeds or fails as one. */
+/**
+ * One driver call for the whole batch. A BatchError says which items failed and which were
+ * never tried, so only the failing step is blamed; any other error fails the batch as one.
+ */
 function whole<K extends StepKind>(work: (items: readonly HandlerItem<K>[]) => Promise<void>): Handler<K> {
   return {
     batch: true,
@@ -76,7 +80,13 @@ function whole<K extends StepKind>(work: (items: readonly HandlerItem<K>[]) => P
         await work(items);
         return items.map(() => ({ ok: true }) as const);
       } catch (error) {
-        return items.map(() => ({ ok: false, error }) as const);
+        if (!(error instanceof BatchError)) return items.map(() => ({ ok: false, error }) as const);
+        const blamed = [...error.failures.keys()].map((i) => items[i]?.id).join(', ');
+        return items.map((_, i): Outcome => {
+          if (error.failures.has(i)) return { ok: false, error: error.failures.get(i) };
+          if (i < error.tried) return { ok: true };
+          return { ok: false, error: new NotAttemptedError(`${blamed} failed in the same batch`) };
+        });
       }
     },
   };

@@ -90,7 +90,11 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
 
   /** Stops every service and removes every resource. Safe to call more than once, and concurrently. */
   down(): Promise<void> {
-    this.#down ??= this.#teardown();
+    // A failed down may be retried: forget the failure once it is reported.
+    this.#down ??= this.#teardown().catch((error: unknown) => {
+      this.#down = undefined;
+      throw error;
+    });
     return this.#down;
   }
 

@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import type { Plan, Step } from '../plan/types.ts';
 
 /** One line of the journal. Intent is written before a step runs, its outcome after. */
@@ -22,7 +22,10 @@ export class Journal {
   }
 
   static open(path: string): Journal {
-    return new Journal(path, openSync(path, 'a', 0o600));
+    const fd = openSync(path, 'a+', 0o600);
+    // A crash can leave a torn last line: end it, so the next record starts a line of its own.
+    if (!endsWithNewline(fd)) writeSync(fd, '\n');
+    return new Journal(path, fd);
   }
 
   append(...records: JournalRecord[]): void {
@@ -36,6 +39,14 @@ export class Journal {
     this.#closed = true;
     closeSync(this.#fd);
   }
+}
+
+function endsWithNewline(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] === 0x0a;
 }
 
 /** The records of a journal; a last line cut mid-write (a crash) is ignored. */

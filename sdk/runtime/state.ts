@@ -1,11 +1,9 @@
 // The state dir: one folder per instance (journal, owner, hosts file, logs), claimed atomically.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { basename, join, resolve } from 'node:path';
 import { InstanceError } from '../errors.ts';
 import { instanceKey } from '../plan/names.ts';
-import { allocate, DEFAULT_POOL, formatCidr, parseCidr, type Cidr } from '../plan/subnet.ts';
 import { isRunning, readStat } from '../drivers/procfs.ts';
 
 export type Mode = 'foreground' | 'embedded' | 'detached';
@@ -26,7 +24,7 @@ export const JOURNAL = 'journal.ndjson';
 const OWNER = 'owner.json';
 
 export function resolveStateDir(explicit?: string): string {
-  return explicit ?? process.env.WARREN_STATE_DIR ?? '/run/warren';
+  return resolve(explicit ?? process.env.WARREN_STATE_DIR ?? '/run/warren');
 }
 
 function instancesDir(stateDir: string): string {
@@ -92,7 +90,8 @@ export function claimInstance(stateDir: string, owner: Owner): string {
 /** Moves an instance folder aside for teardown; only one caller wins, the others get undefined. */
 export function takeOver(stateDir: string, dir: string): string | undefined {
   ensureStateDir(stateDir);
-  const target = join(stateDir, 'reaping', `${dir.split('/').at(-1)}.${process.pid}.${Date.now()}`);
+  const key = basename(dir).split('.').slice(0, 2).join('.');
+  const target = join(stateDir, 'reaping', `${key}.${process.pid}.${Date.now()}${Math.random().toString(36).slice(2, 6)}`);
   try {
     renameSync(dir, target);
     return target;
@@ -132,67 +131,8 @@ export function staleClaims(stateDir: string, olderThanMs = 60_000): string[] {
   }
 }
 
-/** Runs `work` holding the state dir's lock (a lock file with the holder's pid; a dead holder's lock is broken). */
-export async function withLock<T>(stateDir: string, work: () => T | Promise<T>): Promise<T> {
-  ensureStateDir(stateDir);
-  const path = join(stateDir, 'lock');
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(safeRead(path));
-      if (holder && !isRunning(holder)) {
-        try {
-          unlinkSync(path);
-        } catch {
-          // someone else broke it first
-        }
-        continue;
-      }
-      if (attempt > 3000) throw new Error(`state lock ${path} held by ${holder} for too long`);
-      await sleep(5);
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(path, { force: true });
-  }
-}
-
-/**
- * Gives the instance a subnet no other instance holds and no host route overlaps. Called
- * under the lock, and the subnet is written into the owner file before the lock is released.
- */
-export async function allocateSubnet(stateDir: string, dir: string, prefix: number, hostRoutes: readonly string[]): Promise<Cidr> {
-  const pool = parseCidr(process.env.WARREN_SUBNET_POOL ?? DEFAULT_POOL);
-  return withLock(stateDir, () => {
-    const taken = [
-      ...listInstances(stateDir).flatMap((i) => (i.owner?.subnet ? [parseCidr(i.owner.subnet)] : [])),
-      ...hostRoutes.map(parseCidr),
-    ];
-    const subnet = allocate(pool, prefix, taken);
-    if (!subnet) throw new InstanceError('POOL_EXHAUSTED', `no free /${prefix} left in the subnet pool ${formatCidr(pool)}; bring some instances down or set WARREN_SUBNET_POOL`);
-    const owner = readOwner(dir);
-    if (owner) writeOwner(dir, { ...owner, subnet: formatCidr(subnet) });
-    return subnet;
-  });
-}
-
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 export function exists(path: string): boolean {

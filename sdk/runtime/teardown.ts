@@ -7,7 +7,8 @@ import type { Emit } from './events.ts';
 import { undo } from './executor.ts';
 import { createHandlers } from './handlers.ts';
 import { Journal, readJournal, replay } from './journal.ts';
-import { JOURNAL, listInstances, removeDir, staleClaims, takeOver, ownerAlive } from './state.ts';
+import { JOURNAL, listInstances, readOwner, removeDir, staleClaims, takeOver, ownerAlive } from './state.ts';
+import { releaseSubnet } from './subnets.ts';
 
 export interface TeardownOptions {
   readonly drivers: Drivers;
@@ -22,6 +23,7 @@ export interface TeardownOptions {
  */
 export async function teardown(dir: string, { drivers, emit, services }: TeardownOptions): Promise<unknown[]> {
   const path = join(dir, JOURNAL);
+  const owner = readOwner(dir);
   const state = replay(readJournal(path));
   const journal = Journal.open(path);
   let errors: unknown[];
@@ -31,8 +33,13 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
   } finally {
     journal.close();
   }
-  if (errors.length === 0) removeDir(dir);
-  else parkForGc(dir);
+  if (errors.length) {
+    parkForGc(dir);
+    return errors;
+  }
+  removeDir(dir);
+  // Only now is the subnet free: until the folder is gone, its resources may still exist.
+  if (owner) releaseSubnet(dirname(dirname(dir)), `${owner.env}.${owner.instance}`, owner.subnet);
   return errors;
 }
 
@@ -63,7 +70,8 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
   for (const { dir, owner } of instances) {
     const reaping = dir.includes('/reaping/');
     if (reaping ? reaperAlive(dir) : owner && ownerAlive(owner)) continue;
-    const mine = reaping ? dir : takeOver(stateDir, dir);
+    // Moved first, parked folders too: of two gc runs at once, only one tears an instance down.
+    const mine = takeOver(stateDir, dir);
     if (!mine) continue;
     const errors = await teardown(mine, options);
     report.errors.push(...errors);

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { UpOptions } from '../../dsl/running.ts';
 import type { EnvSpec, Issue } from '../../dsl/spec.ts';
@@ -8,14 +7,16 @@ import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import { SpecError, UpError } from '../errors.ts';
 import { plan } from '../plan/plan.ts';
-import { prefixFor } from '../plan/subnet.ts';
+import type { Plan } from '../plan/types.ts';
+import { formatCidr, prefixFor } from '../plan/subnet.ts';
 import { commandIssues, compileServices, resolveCommand } from '../recipe/command.ts';
 import type { Emit, WarrenEvent } from './events.ts';
 import { apply } from './executor.ts';
 import { createHandlers } from './handlers.ts';
 import { Instance } from './instance.ts';
 import { Journal } from './journal.ts';
-import { allocateSubnet, claimInstance, JOURNAL, ownerOf, removeDir, resolveStateDir, type Mode } from './state.ts';
+import { claimInstance, JOURNAL, ownerOf, readOwner, resolveStateDir, writeOwner, type Mode } from './state.ts';
+import { claimSubnet } from './subnets.ts';
 import { gc, teardown } from './teardown.ts';
 
 export interface RuntimeUpOptions extends UpOptions {
@@ -71,12 +72,13 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   if (options.signal?.aborted) onAbort();
   let journal: Journal | undefined;
   try {
-    const subnet = await allocateSubnet(stateDir, dir, prefixFor(spec.namespaces.length), await drivers.net.routes());
+    const subnet = claimSubnet(stateDir, `${spec.name}.${instance}`, prefixFor(spec.namespaces.length), await drivers.net.routes());
+    writeOwner(dir, { ...readOwner(dir)!, subnet: formatCidr(subnet) });
     const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled) });
     journal = Journal.open(join(dir, JOURNAL));
     journal.append({ t: 'plan', plan: steps });
     const handlers = createHandlers({ drivers, emit, signal: abort.signal, services });
-    const exitHook = registerExitCleanup(steps.netns, services);
+    const exitHook = registerExitCleanup(drivers, steps, services);
     try {
       await apply(steps.steps, { handlers, journal, emit, signal: abort.signal });
     } catch (error) {
@@ -89,7 +91,6 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });
     journal?.close();
     const rollbackErrors = await teardown(dir, { drivers, emit, services }).catch((error: unknown) => [error]);
-    if (!journal) removeDir(dir);
     throw new UpError(cause, rollbackErrors);
   } finally {
     journal?.close();
@@ -98,20 +99,14 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
 }
 
 /**
- * If this process exits without `down` (an uncaught error, process.exit), kill the services
- * and delete the namespaces synchronously: 'exit' handlers cannot wait. The journal stays for gc.
+ * If this process exits without `down` (an uncaught error, process.exit), the drivers remove what
+ * they can synchronously. The journal stays, so gc finishes anything left.
  */
-function registerExitCleanup(netns: readonly string[], services: Map<string, ServiceRecord>): { dispose(): void } {
-  const cleanup = () => {
-    for (const record of services.values()) {
-      try {
-        process.kill(record.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    spawnSync('ip', ['-force', '-batch', '-'], { input: netns.map((n) => `netns del ${n}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
-  };
+function registerExitCleanup(drivers: Drivers, steps: Plan, services: Map<string, ServiceRecord>): { dispose(): void } {
+  const cleanupOnExit = drivers.cleanupOnExit;
+  if (!cleanupOnExit) return { dispose: () => undefined };
+  const hostIfs = steps.steps.flatMap((s) => (s.kind === 'hostlink.create' ? [s.args.hostIf] : []));
+  const cleanup = () => cleanupOnExit({ pids: [...services.values()].map((r) => r.pid), netns: steps.netns, hostIfs });
   process.once('exit', cleanup);
   return { dispose: () => process.off('exit', cleanup) };
 }

@@ -1,5 +1,6 @@
 // In-memory drivers for the runtime's unit tests: a pretend kernel that records every call,
 // can be told to fail any operation, and must end up empty after rollback.
+import { BatchError } from '../../sdk/drivers/batch-error.ts';
 import type { Drivers, ServiceRecord } from '../../sdk/drivers/types.ts';
 
 export type FakeOp =
@@ -58,46 +59,46 @@ export function createFakeDrivers(): FakeDrivers {
         return { netns: [...kernel.netns], hostLinks: [...kernel.hostLinks] };
       },
       async createNetns(names) {
-        for (const name of names) {
+        await stopAtFirst(names, async (name) => {
           await call('netns.create', name);
           if (kernel.netns.has(name)) throw new Error(`netns ${name} exists`);
           kernel.netns.add(name);
-        }
+        });
       },
       async deleteNetns(names) {
-        for (const name of names) {
+        await tryEach(names, async (name) => {
           await call('netns.delete', name);
           kernel.netns.delete(name);
           // Like the kernel: what lived in a namespace goes with it.
           for (const key of [...kernel.bridges, ...kernel.veths]) if (key.startsWith(`${name}/`)) (kernel.bridges.delete(key), kernel.veths.delete(key));
           for (const [link, owner] of hostLinkOwners) if (owner === name) (kernel.hostLinks.delete(link), hostLinkOwners.delete(link));
-        }
+        });
       },
       async createBridges(bridges) {
-        for (const b of bridges) {
+        await stopAtFirst(bridges, async (b) => {
           await call('bridge.create', `${b.netns}/${b.bridge}`);
           kernel.bridges.add(`${b.netns}/${b.bridge}`);
-        }
+        });
       },
       async createVeths(veths) {
-        for (const v of veths) {
+        await stopAtFirst(veths, async (v) => {
           await call('veth.create', `${v.netns}/${v.nsIf}`);
           kernel.veths.add(`${v.netns}/${v.nsIf}`);
           kernel.veths.add(`${v.hub}/${v.hubIf}`);
-        }
+        });
       },
       async createHostLinks(links) {
-        for (const l of links) {
+        await stopAtFirst(links, async (l) => {
           await call('hostlink.create', l.hostIf);
           kernel.hostLinks.add(l.hostIf);
           hostLinkOwners.set(l.hostIf, l.hub);
-        }
+        });
       },
       async deleteHostLinks(links) {
-        for (const l of links) {
+        await tryEach(links, async (l) => {
           await call('hostlink.delete', l.hostIf);
           kernel.hostLinks.delete(l.hostIf);
-        }
+        });
       },
     },
     processes: {
@@ -134,4 +135,22 @@ export function createFakeDrivers(): FakeDrivers {
       },
     },
   };
+}
+
+/** Like `ip -batch`: stops at the first failing item and says which one it was. */
+async function stopAtFirst<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (const [i, item] of items.entries()) {
+    try {
+      await work(item);
+    } catch (error) {
+      throw new BatchError(new Map([[i, error]]), i + 1);
+    }
+  }
+}
+
+/** Like `ip -force -batch`: tries every item, then reports each failure by index. */
+async function tryEach<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  const failures = new Map<number, unknown>();
+  for (const [i, item] of items.entries()) await work(item).catch((error: unknown) => failures.set(i, error));
+  if (failures.size) throw new BatchError(failures, items.length);
 }

@@ -262,7 +262,9 @@ test('each step carries the loc of the recipe call that asked for it', () => {
   const svcLoc = (name: string) => checkout.services.find((s) => s.name === name)!.loc;
   const byId = stepById(p);
   assert.equal(byId.get('netns.create:payment')!.loc, nsLoc('payment'));
-  assert.equal(byId.get('veth.create:payment')!.loc, nsLoc('payment'));
+  const vethLoc = checkout.namespaces.find((n) => n.name === 'payment')!.vethLoc;
+  assert.ok(vethLoc, '.veth() records where it was called');
+  assert.equal(byId.get('veth.create:payment')!.loc, vethLoc);
   assert.equal(byId.get('service.start:order')!.loc, svcLoc('order'));
   assert.equal(byId.get('service.ready:order')!.loc, svcLoc('order'));
   assert.equal(byId.get('bridge.create')!.loc, checkout.loc);

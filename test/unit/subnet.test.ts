@@ -1,7 +1,7 @@
 // IPv4 arithmetic for the per-instance subnet pool.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addressIn, allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, overlaps, parseCidr, prefixFor } from '../../sdk/plan/subnet.ts';
+import { addressIn, allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, overlaps, parseCidr, prefixFor, type Cidr } from '../../sdk/plan/subnet.ts';
 
 const c = parseCidr;
 
@@ -80,7 +80,7 @@ test('allocate skips blocks that a taken block or a host route overlaps', () => 
 
 test('allocate gives aligned blocks that never overlap each other', () => {
   const pool = c('10.213.0.0/20');
-  const given = [];
+  const given: Cidr[] = [];
   for (const prefix of [24, 23, 24, 22, 24, 24]) {
     const block = allocate(pool, prefix, given)!;
     assert.ok(block, `room for a /${prefix}`);

@@ -1,0 +1,30 @@
+/**
+ * A batched operation that failed for some of its items. Items with an index in `failures`
+ * failed; the others below `tried` succeeded; those from `tried` on were never attempted.
+ * This lets a failure in a batch of 500 blame the one step that failed.
+ */
+export class BatchError extends Error {
+  constructor(
+    readonly failures: ReadonlyMap<number, unknown>,
+    readonly tried: number,
+  ) {
+    const first = [...failures.values()][0];
+    super(first instanceof Error ? first.message : String(first));
+    this.name = 'BatchError';
+  }
+}
+
+/** An item of a batch that was not attempted because an earlier item failed. */
+export class NotAttemptedError extends Error {
+  constructor(readonly reason: string) {
+    super(`not attempted: ${reason}`);
+    this.name = 'NotAttemptedError';
+  }
+}
+
+/** Runs `work` for each item; every failure is kept under its item's index. */
+export async function settleEach<T>(items: readonly T[], work: (item: T, index: number) => Promise<void>): Promise<void> {
+  const failures = new Map<number, unknown>();
+  await Promise.all(items.map((item, i) => work(item, i).catch((error: unknown) => failures.set(i, error))));
+  if (failures.size) throw new BatchError(failures, items.length);
+}

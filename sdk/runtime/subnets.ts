@@ -1,0 +1,134 @@
+// Machine-wide subnet claims, shared by every state dir: one file per /24, created with O_EXCL,
+// so two `up`s (of any state dir) never get overlapping subnets. Released when the instance's
+// teardown completes; a claim whose instance folder is gone from its state dir is stale.
+import { linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { InstanceError } from '../errors.ts';
+import { allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, parseCidr, type Cidr } from '../plan/subnet.ts';
+
+interface Claim {
+  readonly stateDir: string;
+  /** `<env>.<instance>`: the folder name in the state dir. */
+  readonly key: string;
+  readonly pid: number;
+}
+
+const UNIT = 24;
+
+export function registryDir(): string {
+  return process.env.WARREN_SUBNET_REGISTRY ?? '/run/warren-subnets';
+}
+
+export function subnetPool(): Cidr {
+  return parseCidr(process.env.WARREN_SUBNET_POOL ?? DEFAULT_POOL);
+}
+
+/** Claims the first free block of `prefix` that overlaps no host route; throws POOL_EXHAUSTED. */
+export function claimSubnet(stateDir: string, key: string, prefix: number, hostRoutes: readonly string[]): Cidr {
+  const dir = registryDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pool = subnetPool();
+  const routes = hostRoutes.map(parseCidr);
+  const claim: Claim = { stateDir, key, pid: process.pid };
+  for (let taken = [...routes]; ; ) {
+    const block = allocate(pool, prefix, taken);
+    if (!block) throw new InstanceError('POOL_EXHAUSTED', `no free /${prefix} left in the subnet pool ${formatCidr(pool)}; bring some instances down or set WARREN_SUBNET_POOL`);
+    const units = unitsOf(block);
+    const mine: string[] = [];
+    for (const unit of units) {
+      if (!tryClaim(join(dir, unit), claim)) break;
+      mine.push(unit);
+    }
+    if (mine.length === units.length) return block;
+    for (const unit of mine) release(join(dir, unit), claim);
+    taken = [...taken, block];
+  }
+}
+
+/** Gives back the claims of `key` in `stateDir` (only those: a claim is checked before removal). */
+export function releaseSubnet(stateDir: string, key: string, subnet: string | undefined): void {
+  if (!subnet) return;
+  for (const unit of unitsOf(parseCidr(subnet))) release(join(registryDir(), unit), { stateDir, key });
+}
+
+/** The subnets claimed now, for `plan` to show what an `up` would get. */
+export function claimedSubnets(): Cidr[] {
+  try {
+    return readdirSync(registryDir()).filter((name) => /^\d+\.\d+\.\d+\.\d+$/.test(name)).map((name) => parseCidr(`${name}/${UNIT}`));
+  } catch {
+    return [];
+  }
+}
+
+function unitsOf(block: Cidr): string[] {
+  const units: string[] = [];
+  for (let base = block.base; base < block.base + cidrSize(block); base += 2 ** (32 - UNIT)) units.push(formatIp(base));
+  return units;
+}
+
+function tryClaim(path: string, claim: Claim): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, JSON.stringify(claim));
+      closeSync(fd);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!removeIfStale(path)) return false;
+    }
+  }
+  return false;
+}
+
+/** A claim is stale when its instance has no folder left in its state dir (neither up nor being torn down). */
+function removeIfStale(path: string): boolean {
+  let ino: number;
+  let claim: Claim;
+  try {
+    ino = statSync(path).ino;
+    claim = JSON.parse(readFileSync(path, 'utf8')) as Claim;
+  } catch {
+    return true; // vanished or half-written by a crash: try again
+  }
+  if (instanceExists(claim)) return false;
+  // Moved aside, then checked to be the very file judged stale: a claim made meanwhile is put back.
+  const aside = `${path}.stale.${process.pid}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return true;
+  }
+  if (statSync(aside).ino !== ino) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // someone claimed it again meanwhile; theirs stands
+    }
+  }
+  unlinkSync(aside);
+  return true;
+}
+
+function instanceExists(claim: Claim): boolean {
+  const present = (dir: string, match: (name: string) => boolean) => {
+    try {
+      return readdirSync(dir).some(match);
+    } catch {
+      return false;
+    }
+  };
+  return (
+    present(join(claim.stateDir, 'instances'), (name) => name === claim.key) ||
+    present(join(claim.stateDir, 'reaping'), (name) => name.startsWith(`${claim.key}.`))
+  );
+}
+
+function release(path: string, owner: Pick<Claim, 'stateDir' | 'key'>): void {
+  try {
+    const claim = JSON.parse(readFileSync(path, 'utf8')) as Claim;
+    if (claim.stateDir === owner.stateDir && claim.key === owner.key) unlinkSync(path);
+  } catch {
+    // already released
+  }
+}

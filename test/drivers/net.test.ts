@@ -1,0 +1,141 @@
+// The iproute2 network driver against the real kernel: namespaces, bridge, veths, host link.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createNetDriver } from '../../sdk/drivers/net.ts';
+import { hostInterface } from '../../sdk/plan/names.ts';
+import { addressIn, allocate, parseCidr } from '../../sdk/plan/subnet.ts';
+import type { HostLinkArgs, VethArgs } from '../../sdk/plan/types.ts';
+import { instanceName } from '../helpers/env.ts';
+import { alive, FIXTURES, forceCleanup, getJson, linkExists, listNetns, nftTables, pidsInNetns, removeHostLink, waitFor } from '../fixtures/support.ts';
+
+const ENV = 'drvnet';
+const net = createNetDriver();
+
+/** Names of a pretend instance: `wr.drvnet.<instance>.<ns>`, and its host link. */
+function names(label: string) {
+  const instance = instanceName(label);
+  const ns = (name: string) => `wr.${ENV}.${instance}.${name}`;
+  return { instance, ns, hub: ns('_hub'), hostIf: hostInterface(ENV, instance) };
+}
+
+/** A /24 for the test that overlaps no host route (high in warren's pool, away from instances). */
+async function subnet(): Promise<{ host: string; ns: string; prefix: number }> {
+  const routes = (await net.routes()).map(parseCidr);
+  const block = allocate(parseCidr('10.213.192.0/18'), 24, routes);
+  assert.ok(block, 'a free /24');
+  return { host: addressIn(block!, 1), ns: addressIn(block!, 2), prefix: 24 };
+}
+
+function cleanup(n: ReturnType<typeof names>): void {
+  forceCleanup(ENV, n.instance);
+  removeHostLink(n.hostIf);
+}
+
+test('createNetns / deleteNetns, idempotent: twice, and a missing one, are fine', async () => {
+  const n = names('nn');
+  try {
+    const a = n.ns('a');
+    const b = n.ns('b');
+    await net.createNetns([a, b]);
+    assert.ok(existsSync(`/run/netns/${a}`) && existsSync(`/run/netns/${b}`));
+    assert.ok(listNetns().includes(a));
+    const listed = await net.list();
+    assert.ok(listed.netns.includes(a) && listed.netns.includes(b), 'list() finds warren namespaces');
+
+    await net.deleteNetns([a, b]);
+    assert.not.ok(listNetns().includes(a) || listNetns().includes(b));
+    await net.deleteNetns([a, b]);
+    await net.deleteNetns([n.ns('never-created')]);
+    await net.deleteNetns([]);
+  } finally {
+    cleanup(n);
+  }
+});
+
+test('deleteNetns empties a namespace that still has a process in it, then deletes it', async () => {
+  const n = names('np');
+  const a = n.ns('busy');
+  let pid: number | undefined;
+  try {
+    await net.createNetns([a]);
+    const child = spawn('ip', ['netns', 'exec', a, 'sleep', '1000'], { stdio: 'ignore' });
+    pid = child.pid!;
+    assert.ok(await waitFor(() => pidsInNetns(a).includes(pid!), 5000), 'the process runs in the namespace');
+
+    await net.deleteNetns([a]);
+    assert.not.ok(listNetns().includes(a), 'the name is gone');
+    assert.ok(await waitFor(() => !alive(pid!), 2000), 'the process in it was killed');
+  } finally {
+    if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    cleanup(n);
+  }
+});
+
+test('bridge + veth + host link: the host reaches a listener inside the namespace; teardown is idempotent', async () => {
+  const n = names('nb');
+  const inside = n.ns('web');
+  const addr = await subnet();
+  const veth: VethArgs = { hub: n.hub, bridge: 'br0', netns: inside, hubIf: 'v0-web', nsIf: 'eth0', cidr: `${addr.ns}/${addr.prefix}` };
+  const link: HostLinkArgs = { hub: n.hub, bridge: 'br0', hubIf: 'host0', hostIf: n.hostIf, cidr: `${addr.host}/${addr.prefix}` };
+  let listener: ReturnType<typeof spawn> | undefined;
+  try {
+    await net.createNetns([n.hub, inside]);
+    await net.createBridges([{ netns: n.hub, bridge: 'br0' }]);
+    await net.createVeths([veth]);
+    await net.createHostLinks([link]);
+    assert.ok(linkExists(n.hostIf), 'the host end is on the host');
+    assert.ok((await net.list()).hostLinks.includes(n.hostIf), 'list() finds the host link');
+
+    listener = spawn('nsenter', [`--net=/run/netns/${inside}`, '--', process.execPath, join(FIXTURES, 'services', 'listen.mjs')], {
+      env: { ...process.env, PORT: '4010', WARREN_SERVICE: 'web' },
+      stdio: 'ignore',
+    });
+    const url = `http://${addr.ns}:4010/hello`;
+    let last: unknown;
+    const reached = await waitFor(async () => {
+      try {
+        return (await getJson(url)).status === 200;
+      } catch (error) {
+        last = error;
+        return false;
+      }
+    }, 10_000, 50);
+    assert.ok(reached, `GET ${url} from the host: ${String(last)}`);
+    assert.is((await getJson(url)).body.url, '/hello');
+
+    listener.kill('SIGKILL');
+    await net.deleteHostLinks([link]);
+    assert.not.ok(linkExists(n.hostIf), 'the host link is gone');
+    assert.not.ok(nftTables().includes(n.hostIf), "the host link's nftables table is gone");
+    await net.deleteHostLinks([link]);
+    await net.deleteHostLinks([{ ...link, hostIf: hostInterface(ENV, `${n.instance}-none`) }]);
+    await net.deleteNetns([inside, n.hub]);
+    assert.not.ok(listNetns().includes(inside) || listNetns().includes(n.hub));
+  } finally {
+    listener?.kill('SIGKILL');
+    cleanup(n);
+  }
+});
+
+test('deleting the hub namespace takes the host link with it', async () => {
+  const n = names('nh');
+  const addr = await subnet();
+  const link: HostLinkArgs = { hub: n.hub, bridge: 'br0', hubIf: 'host0', hostIf: n.hostIf, cidr: `${addr.host}/${addr.prefix}` };
+  try {
+    await net.createNetns([n.hub]);
+    await net.createBridges([{ netns: n.hub, bridge: 'br0' }]);
+    await net.createHostLinks([link]);
+    assert.ok(linkExists(n.hostIf));
+    await net.deleteNetns([n.hub]);
+    assert.ok(await waitFor(() => !linkExists(n.hostIf), 2000), 'the host end went with the hub');
+    await net.deleteHostLinks([link]);
+    assert.not.ok(nftTables().includes(n.hostIf), 'deleteHostLinks of a vanished link still removes its table');
+  } finally {
+    cleanup(n);
+  }
+});
+
+test.run();
