@@ -82,11 +82,11 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     try {
       await apply(steps.steps, { handlers, journal, emit, signal: abort.signal });
     } catch (error) {
-      exitHook?.dispose();
+      exitHook.dispose();
       throw error;
     }
     journal.append({ t: 'up' });
-    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, onDown: () => exitHook?.dispose() });
+    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, onDown: () => exitHook.dispose() });
   } catch (cause) {
     emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });
     journal?.close();
