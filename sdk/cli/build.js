@@ -1,6 +1,6 @@
 // Bundles the SDK and CLI into sdk/dist (ESM, code-split, packages external) so the `warren`
 // command starts without a TypeScript loader. bin.js rebuilds it when a source is newer.
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +35,8 @@ export function isFresh() {
 
 export async function build() {
   const { build: esbuild } = await import('esbuild');
+  // Chunk names change with their content: start empty so old chunks do not pile up.
+  rmSync(distDir, { recursive: true, force: true });
   await esbuild({
     entryPoints: entries,
     outdir: distDir,

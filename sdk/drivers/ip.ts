@@ -54,20 +54,6 @@ export function reindex(error: unknown, toItem: (index: number) => number, itemC
   return new BatchError(failures, Math.min(tried, itemCount));
 }
 
-/** Runs `work` for every item with at most `limit` at once; failures are kept per item. */
-export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const failures = new Map<number, unknown>();
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index]!).catch((error: unknown) => failures.set(index, error));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failures.size) throw new BatchError(failures, items.length);
-}
-
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);

@@ -5,14 +5,13 @@ import type { NetDriver } from './types.ts';
 import { CommandError } from '../errors.ts';
 import { run } from './command.ts';
 import { BatchError, settleEach } from './batch-error.ts';
-import { eachLimited, groupBy, ipBatch, reindex } from './ip.ts';
+import { groupBy, ipBatch, reindex } from './ip.ts';
+import { configureNamespaces } from './netns-config.ts';
 import { isRunning, pidsInNetns } from './procfs.ts';
 
 const NETNS_DIR = '/run/netns';
 const HOST_LINK = /^wr[0-9a-f]{10}$/;
 const GONE = /No such file or directory|Cannot find device|does not exist/;
-/** Parallel `ip` processes: more than the cores buys nothing. */
-const PARALLEL = 4;
 
 /** Network namespaces, bridges and veths through batched iproute2. */
 export function createNetDriver(): NetDriver {
@@ -61,9 +60,7 @@ export function createNetDriver(): NetDriver {
           throw failed instanceof BatchError ? new BatchError(failed.failures, 0) : failed;
         });
       }
-      await eachLimited(veths, PARALLEL, (v) =>
-        ipBatch([`addr add ${v.cidr} dev ${v.nsIf}`, `link set ${v.nsIf} up`, 'link set lo up'], { netns: v.netns }),
-      );
+      await configureNamespaces(veths.map((v) => ({ netns: v.netns, ifname: v.nsIf, cidr: v.cidr })));
     },
 
     async createHostLinks(links) {
@@ -78,8 +75,10 @@ export function createNetDriver(): NetDriver {
     },
 
     async deleteHostLinks(links) {
-      await unguardHost(links.map((l) => l.hostIf));
-      await ipBatch(links.map((l) => `link del ${l.hostIf}`), { tolerate: GONE });
+      // The link itself goes with its hub namespace (a veth dies with either end); only a link whose
+      // hub is already gone (an orphan) is deleted here.
+      const orphans = links.filter((l) => !l.hub || !existsSync(`${NETNS_DIR}/${l.hub}`));
+      await Promise.all([unguardHost(links.map((l) => l.hostIf)), ipBatch(orphans.map((l) => `link del ${l.hostIf}`), { tolerate: GONE })]);
     },
   };
 }
@@ -119,11 +118,9 @@ async function guardHost(hostIfs: readonly string[]): Promise<void> {
   await nft(tables.join('\n'));
 }
 
+/** Idempotent in one atomic nft run: `add table` is a no-op for a table that exists. */
 async function unguardHost(hostIfs: readonly string[]): Promise<void> {
-  const { stdout } = await nftRun(['nft', 'list', 'tables']);
-  const present = new Set(stdout.split('\n').map((line) => line.trim().split(' ')).filter((w) => w[0] === 'table' && w[1] === 'inet').map((w) => w[2]));
-  const gone = hostIfs.filter((name) => present.has(name));
-  if (gone.length) await nft(gone.map((name) => `delete table inet ${name}`).join('\n'));
+  if (hostIfs.length) await nft(hostIfs.map((name) => `add table inet ${name}\ndelete table inet ${name}`).join('\n'));
 }
 
 function nft(script: string) {

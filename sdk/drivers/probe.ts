@@ -7,7 +7,10 @@ import type { ReadyArgs } from '../plan/types.ts';
 import { capture } from './command.ts';
 import type { ProbeDriver, ServiceExit } from './types.ts';
 
-const FIRST_DELAY_MS = 2;
+const FIRST_DELAY_MS = 1;
+/** Poll every few ms for the first second (most services are ready by then), then back off. */
+const FAST_PHASE_MS = 1000;
+const FAST_MAX_DELAY_MS = 5;
 const MAX_DELAY_MS = 50;
 const ATTEMPT_TIMEOUT_MS = 1000;
 const LOG_TAIL_LINES = 10;
@@ -17,7 +20,8 @@ export function createProbeDriver(): ProbeDriver {
   return {
     async waitReady(ready, { signal, exited }) {
       if (ready.ready.kind === 'started') return failIfExited(ready, exited());
-      const deadline = Date.now() + ready.timeout;
+      const started = Date.now();
+      const deadline = started + ready.timeout;
       let delay = FIRST_DELAY_MS;
       let lastError = 'no attempt finished';
       for (;;) {
@@ -33,7 +37,7 @@ export function createProbeDriver(): ProbeDriver {
           throw new ReadinessError(ready.service, describeProbe(ready), `was not ready after ${ready.timeout} ms; last error: ${lastError}`, await logTail(ready.logFile));
         }
         await sleep(delay, undefined, { signal }).catch(() => undefined);
-        delay = Math.min(delay * 2, MAX_DELAY_MS);
+        delay = Math.min(delay * 2, Date.now() - started < FAST_PHASE_MS ? FAST_MAX_DELAY_MS : MAX_DELAY_MS);
       }
     },
   };

@@ -1,12 +1,12 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceArgs } from '../plan/types.ts';
 import { BoundedLog } from './log-file.ts';
-import { childrenOf, isRunning, readStat } from './procfs.ts';
-import type { ProcessDriver, ServiceExit, ServiceRecord, StartOptions } from './types.ts';
-
+import { allPids, isRunning, readStat } from './procfs.ts';
+import type { OutputLine, ProcessDriver, ServiceExit, ServiceRecord } from './types.ts';
 
 /** The argv that runs a service in its network namespace and in new PID, mount and UTS namespaces. */
 export function serviceArgv(service: ServiceArgs): string[] {
@@ -28,11 +28,23 @@ export function createProcessDriver(): ProcessDriver {
     async start(service, options) {
       mkdirSync(dirname(service.logFile), { recursive: true, mode: 0o700 });
       const [file, ...args] = serviceArgv(service);
-      const { execa } = await import('execa');
-      const child = spawnAttached(execa, file!, args, service, options);
+      // Its own process group: one signal reaches unshare, the init and the service, with no /proc scan.
+      const child = spawn(file!, args, { cwd: service.cwd, env: { ...process.env, ...service.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       const pid = child.pid;
-      if (pid === undefined) throw new Error(`could not start service '${service.service}': ${file} did not spawn`);
-      child.on('exit', (exitCode, signal) => {
+      if (pid === undefined) {
+        const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+        throw new Error(`could not start service '${service.service}': ${error.message}`);
+      }
+      const log = new BoundedLog(service.logFile);
+      const emit = (stream: OutputLine['stream']) => (line: string) => {
+        log.write(`${line}\n`);
+        options.onOutput?.({ service: service.service, stream, line });
+      };
+      let open = 2;
+      const closed = () => --open === 0 && log.close();
+      forEachLine(child.stdout, emit('stdout'), closed);
+      forEachLine(child.stderr, emit('stderr'), closed);
+      child.once('exit', (exitCode, signal) => {
         const exit = { exitCode, signal };
         exits.set(pid, exit);
         options.onExit?.(exit);
@@ -42,17 +54,16 @@ export function createProcessDriver(): ProcessDriver {
 
     async stop(service, record) {
       if (!record || !isRunning(record.pid, record.startTime)) return;
-      // SIGTERM goes to the namespace's init, which forwards it; SIGKILL of unshare takes the whole namespace down.
-      const initPid = childrenOf(record.pid)[0];
-      const init = initPid === undefined ? undefined : { pid: initPid, startTime: readStat(initPid)?.startTime ?? 0 };
-      signal(init?.pid ?? record.pid, init ? 'SIGTERM' : 'SIGKILL');
-      if (!(await waitForExit(record, service.stopTimeout))) {
-        signal(record.pid, 'SIGKILL');
-        if (init) signal(init.pid, 'SIGKILL');
-        if (!(await waitForExit(record, 5000))) throw new Error(`service '${service.service}' (pid ${record.pid}) survived SIGKILL`);
+      // The init forwards SIGTERM to the service (as PID 1 it would otherwise ignore it); unshare waits.
+      signalGroup(record.pid, 'SIGTERM');
+      if (await waitForExit(record, service.stopTimeout, exits)) return;
+      signalGroup(record.pid, 'SIGKILL');
+      if (!(await waitForExit(record, 5000, exits))) throw new Error(`service '${service.service}' (pid ${record.pid}) survived SIGKILL`);
+      // After a SIGKILL the namespace's init dies a moment after unshare, taking everything in it along.
+      for (let waited = 0; groupAlive(record.pid); waited += 5) {
+        if (waited > 5000) throw new Error(`service '${service.service}': processes of group ${record.pid} survived SIGKILL`);
+        await sleep(5);
       }
-      // The init exits only once the kernel has killed everything else in its PID namespace.
-      if (init && !(await waitForExit(init, 5000))) throw new Error(`service '${service.service}': its namespace init (pid ${init.pid}) survived SIGKILL`);
     },
 
     exitOf(record) {
@@ -65,47 +76,44 @@ export function createProcessDriver(): ProcessDriver {
   };
 }
 
-function spawnAttached(execa: typeof import('execa').execa, file: string, args: string[], service: ServiceArgs, options: StartOptions) {
-  const child = execa(file, args, {
-    cwd: service.cwd,
-    env: service.env,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    cleanup: true,
+/** Calls `onLine` for each line of a stream (without readline: one less object per stream and service). */
+function forEachLine(stream: Readable, onLine: (line: string) => void, onClose: () => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
   });
-  const log = new BoundedLog(service.logFile);
-  let open = 2;
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const lines = createInterface({ input: child[stream]!, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      log.write(`${line}\n`);
-      options.onOutput?.({ service: service.service, stream, line });
-    });
-    lines.on('close', () => {
-      if (--open === 0) log.close();
-    });
-  }
-  return child;
+  stream.once('close', () => {
+    if (rest) onLine(rest);
+    onClose();
+  });
 }
 
-function signal(pid: number, name: NodeJS.Signals): void {
+function signalGroup(pgid: number, name: NodeJS.Signals): void {
   try {
-    process.kill(pid, name);
+    process.kill(-pgid, name);
   } catch {
-    // already gone
+    // the group is gone
   }
 }
 
-async function waitForExit(record: ServiceRecord, timeoutMs: number): Promise<boolean> {
+/** Whether any live process is still in the process group (zombies do not count). */
+function groupAlive(pgid: number): boolean {
+  return allPids().some((pid) => {
+    const stat = readStat(pid);
+    return stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X';
+  });
+}
+
+async function waitForExit(record: ServiceRecord, timeoutMs: number, exits: ReadonlyMap<number, ServiceExit>): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 2;
-  while (isRunning(record.pid, record.startTime)) {
+  let delay = 1;
+  while (!exits.has(record.pid) && isRunning(record.pid, record.startTime)) {
     if (Date.now() >= deadline) return false;
     await sleep(delay);
-    delay = Math.min(delay * 2, 50);
+    delay = Math.min(delay * 2, 10);
   }
   return true;
 }

@@ -6,6 +6,7 @@ export interface ProcStat {
   readonly pid: number;
   readonly state: string;
   readonly ppid: number;
+  readonly pgrp: number;
   readonly startTime: number;
 }
 
@@ -18,7 +19,7 @@ export function readStat(pid: number): ProcStat | undefined {
   }
   // comm may contain spaces and parentheses: fields start after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: fields[0] ?? '?', ppid: Number(fields[1]), startTime: Number(fields[19]) };
+  return { pid, state: fields[0] ?? '?', ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: Number(fields[19]) };
 }
 
 export function isRunning(pid: number, startTime?: number): boolean {

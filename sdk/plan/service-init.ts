@@ -5,7 +5,7 @@
 // ignore them. When this script exits, the kernel kills everything left in the namespace.
 export const SERVICE_INIT_SCRIPT = `#!/bin/sh
 set -eu
-hostname "$1"
+printf '%s' "$1" > /proc/sys/kernel/hostname
 mount --bind "$2" /etc/hosts
 shift 3
 trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT HUP

@@ -108,12 +108,15 @@ test('bridge + veth + host link: the host reaches a listener inside the namespac
 
     listener.kill('SIGKILL');
     await net.deleteHostLinks([link]);
-    assert.not.ok(linkExists(n.hostIf), 'the host link is gone');
     assert.not.ok(nftTables().includes(n.hostIf), "the host link's nftables table is gone");
+    assert.ok(linkExists(n.hostIf), 'the link itself goes with its hub, not before');
     await net.deleteHostLinks([link]);
     await net.deleteHostLinks([{ ...link, hostIf: hostInterface(ENV, `${n.instance}-none`) }]);
     await net.deleteNetns([inside, n.hub]);
     assert.not.ok(listNetns().includes(inside) || listNetns().includes(n.hub));
+    assert.ok(await waitFor(async () => !linkExists(n.hostIf), 2000, 20), 'the host link went with the hub');
+    // A link whose hub is already gone (an orphan) is deleted by name.
+    await net.deleteHostLinks([{ ...link, hub: '' }]);
   } finally {
     listener?.kill('SIGKILL');
     cleanup(n);
