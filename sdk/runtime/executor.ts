@@ -25,14 +25,14 @@ export async function apply(steps: readonly Step[], { handlers, journal, emit, s
     batchable: (kind) => handlers[kind as StepKind].batch,
     stopOnFailure: true,
     stopped: () => signal.aborted,
+    beforeRun: (groups) => journal.append({ t: 'intent', ids: groups.flat().map((s) => s.id) }),
     run: async (group) => {
-      journal.append({ t: 'intent', ids: group.map((s) => s.id) });
       for (const step of group) {
         started.set(step.id, Date.now());
         emit({ kind: 'step.start', step: step.id, stepKind: step.kind });
       }
       const results = await runGroup(handlers, group[0]!.kind, group.map((s) => ({ id: s.id, args: s.args })));
-      journal.append(...group.map((s, i) => record(s.id, results[i]!)));
+      journal.write(...group.map((s, i) => record(s.id, results[i]!)));
       group.forEach((s, i) => {
         const outcome = results[i]!;
         if (outcome.ok) emit({ kind: 'step.done', step: s.id, ms: Date.now() - (started.get(s.id) ?? Date.now()) });
@@ -80,10 +80,13 @@ export async function undo(steps: readonly Step[], { handlers, journal, emit, re
     blockers: (node) => dependents.get(node.id) ?? [],
     batchable: (kind) => kind === 'none' || handlers[kind as StepKind].batch,
     stopOnFailure: false,
+    beforeRun: (groups) => {
+      const ids = groups.flat().filter((n) => n.step.undo !== null).map((n) => n.id);
+      if (ids.length) journal.append({ t: 'undo', ids });
+    },
     run: async (group) => {
       const actions = group.map((n) => n.step.undo).filter((u): u is UndoAction => u !== null);
       if (actions.length === 0) return group.map(() => ({ ok: true }) as const);
-      journal.append({ t: 'undo', ids: group.map((n) => n.id) });
       const items = group.map((n) => ({ id: n.id, args: n.step.undo!.args, result: results.get(n.id) }));
       const outcomes = await runGroup(handlers, actions[0]!.kind, items);
       const records: JournalRecord[] = [];
@@ -99,8 +102,7 @@ export async function undo(steps: readonly Step[], { handlers, journal, emit, re
           emit({ kind: 'undo.failed', step: n.id, error });
         }
       });
-      // One fsync for the group: 500 namespaces deleted by one `ip -batch` are one journal write.
-      journal.append(...records);
+      journal.write(...records);
       return outcomes;
     },
   });

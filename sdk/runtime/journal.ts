@@ -12,7 +12,10 @@ export type JournalRecord =
   | { readonly t: 'undone'; readonly id: string }
   | { readonly t: 'undo-failed'; readonly id: string; readonly error: string };
 
-/** An append-only, fsync'd log of what was done, so any process can undo it after any crash. */
+/**
+ * An append-only log of what was done, so any process can undo it after any crash. Intents are
+ * fsync'd before their steps run; outcomes follow them.
+ */
 export class Journal {
   readonly #fd: number;
   #closed = false;
@@ -28,10 +31,19 @@ export class Journal {
     return new Journal(path, fd);
   }
 
+  /** Appends and fsyncs: for intents, which must be durable before the step they announce runs. */
   append(...records: JournalRecord[]): void {
+    this.write(...records);
+    if (!this.#closed && records.length) fdatasyncSync(this.#fd);
+  }
+
+  /**
+   * Appends without waiting for the disk: for outcomes. A killed process loses nothing written;
+   * only a machine crash could, and it takes the namespaces and processes with it.
+   */
+  write(...records: JournalRecord[]): void {
     if (this.#closed || records.length === 0) return;
     writeSync(this.#fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    fdatasyncSync(this.#fd);
   }
 
   close(): void {

@@ -18,6 +18,8 @@ export interface ScheduleOptions<N extends GraphNode> {
   readonly stopOnFailure: boolean;
   /** Checked before each dispatch: true stops starting new nodes. */
   readonly stopped?: () => boolean;
+  /** Called with every group about to start together, before any of them runs (one journal write for all). */
+  readonly beforeRun?: (groups: readonly (readonly N[])[]) => void;
 }
 
 export async function schedule<N extends GraphNode>(nodes: readonly N[], options: ScheduleOptions<N>): Promise<Map<string, Outcome>> {
@@ -42,7 +44,9 @@ export async function schedule<N extends GraphNode>(nodes: readonly N[], options
       if (!halted) {
         const ready = [...waitingOn].filter(([, blockers]) => blockers.size === 0).map(([id]) => byId.get(id)!);
         for (const node of ready) waitingOn.delete(node.id);
-        for (const group of groups(ready, options.batchable)) {
+        const starting = groups(ready, options.batchable);
+        if (starting.length) options.beforeRun?.(starting);
+        for (const group of starting) {
           inflight++;
           options
             .run(group)
