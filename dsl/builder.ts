@@ -71,20 +71,25 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
     options?: ServiceOptions<N, Services>,
   ): EnvBuilder<Namespaces, Services | N, Current> {
     const loc = callerLocation(this.service);
-    const opts: ServiceOptions<N, Services> = (typeof port === 'object' && port !== null ? port : options) ?? {};
+    const given: unknown = typeof port === 'object' && port !== null ? port : options;
+    // Wrongly typed input is recorded as given and reported by validate(), never thrown here.
+    const opts = (typeof given === 'object' && given !== null ? given : {}) as ServiceOptions<N, Services>;
     const portNumber = typeof port === 'object' && port !== null ? undefined : port;
     const namespace = this.#spec.namespaces.at(-1)?.name ?? null;
     const service: ServiceSpec = {
       name: opts.name ?? namespace ?? '',
       namespace,
-      command: Array.isArray(command) ? [...command] : (command as string),
+      command: Array.isArray(command) ? [...(command as string[])] : (command as string),
       baseDir: loc ? dirname(loc.file) : process.cwd(),
       ...(portNumber === undefined ? {} : { port: portNumber }),
-      env: { ...(opts.env ?? {}) },
-      dependsOn: [...(opts.dependsOn ?? [])],
+      env: isRecord(opts.env) ? { ...opts.env } : ((opts.env ?? {}) as Record<string, string>),
+      dependsOn: Array.isArray(opts.dependsOn) ? [...opts.dependsOn] : ((opts.dependsOn ?? []) as unknown as string[]),
       ready: opts.ready ?? (portNumber === undefined ? started() : tcp()),
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-      unknownOptions: Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
+      unknownOptions: [
+        ...Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
+        ...(given !== undefined && (typeof given !== 'object' || given === null) ? [`(options must be an object, got ${given === null ? 'null' : typeof given})`] : []),
+      ],
       ...withLoc(loc),
     };
     return new EnvBuilder({ ...this.#spec, services: [...this.#spec.services, service] });
@@ -117,9 +122,15 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
 /** Starts a recipe: `env('checkout').namespace('user').veth().service('./user.ts', 3001)`. */
 export function env<Name extends string>(name: Name, options: EnvOptions = {}): EnvBuilder {
   const loc = withLoc(callerLocation(env));
-  const unknown = Object.keys(options).filter((key) => !envOptionKeys.has(key));
+  const valid = isRecord(options);
+  const unknown = valid ? Object.keys(options).filter((key) => !envOptionKeys.has(key)) : [];
   const notes: BuildNote[] = unknown.map((key) => ({ code: 'invalid-option', message: `env(): unknown option '${key}'`, ...loc }));
-  return new EnvBuilder({ version: 1, name, options: { ...options }, namespaces: [], services: [], notes, ...loc });
+  if (!valid) notes.push({ code: 'invalid-option', message: `env(): options must be an object, got ${options === null ? 'null' : typeof options}`, ...loc });
+  return new EnvBuilder({ version: 1, name, options: valid ? { ...options } : {}, namespaces: [], services: [], notes, ...loc });
+}
+
+function isRecord(value: unknown): value is Record<string, never> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function isEnvBuilder(value: unknown): value is EnvBuilder<string, string, string> {

@@ -18,7 +18,8 @@ export function http(path = '/', options: ProbeOptions = {}): ReadySpec {
 
 /** Ready when `argv`, run on the host inside the service's network namespace, exits 0. */
 export function exec(argv: readonly string[], options: ProbeOptions = {}): ReadySpec {
-  return Object.freeze({ kind: 'exec', argv: Object.freeze([...argv]), ...options });
+  // Anything but an array is kept as given, for validate() to report at the recipe line.
+  return Object.freeze({ kind: 'exec', argv: Array.isArray(argv) ? Object.freeze([...argv]) : argv, ...options });
 }
 
 /** Ready as soon as the process has started (the default when no port is given). */

@@ -37,7 +37,9 @@ export function validate(spec: EnvSpec): Issue[] {
       }
       services.set(service.name, service);
     }
-    for (const key of service.unknownOptions) add('invalid-option', path, `${label}: unknown option '${key}'`, loc);
+    for (const key of service.unknownOptions) {
+      add('invalid-option', path, key.startsWith('(') ? `${label}: ${key.slice(1, -1)}` : `${label}: unknown option '${key}'`, loc);
+    }
     checkCommand(service.command, `${path}.command`, label, loc, add);
     if (service.cwd !== undefined && (typeof service.cwd !== 'string' || service.cwd === '' || service.cwd.includes('\0'))) {
       add('invalid-option', `${path}.cwd`, `${label}: cwd must be a non-empty path`, loc);
@@ -140,7 +142,8 @@ function findCycles(services: Map<string, ServiceSpec>): string[][] {
   const visit = (name: string) => {
     state.set(name, 'visiting');
     stack.push(name);
-    for (const dep of services.get(name)?.dependsOn ?? []) {
+    const deps: unknown = services.get(name)?.dependsOn;
+    for (const dep of Array.isArray(deps) ? (deps as string[]) : []) {
       if (dep === name || !services.has(dep)) continue;
       if (state.get(dep) === 'visiting') cycles.push(stack.slice(stack.indexOf(dep)));
       else if (!state.has(dep)) visit(dep);

@@ -16,10 +16,24 @@ export class BatchError extends Error {
 
 /** An item of a batch that was not attempted because an earlier item failed. */
 export class NotAttemptedError extends Error {
+  readonly notApplied = true;
   constructor(readonly reason: string) {
     super(`not attempted: ${reason}`);
     this.name = 'NotAttemptedError';
   }
+}
+
+/**
+ * Marks an error as proof that the operation changed nothing (a refused netlink request, an
+ * item never tried): its step is then not undone, so a rollback never deletes what it did not
+ * create, such as a namespace of the same name that already existed.
+ */
+export function notApplied<E extends Error>(error: E): E & { readonly notApplied: true } {
+  return Object.assign(error, { notApplied: true as const });
+}
+
+export function isNotApplied(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { notApplied?: unknown }).notApplied === true;
 }
 
 /** Runs `work` for each item; every failure is kept under its item's index. */

@@ -1,5 +1,5 @@
 import { CommandError } from '../errors.ts';
-import { BatchError } from './batch-error.ts';
+import { BatchError, notApplied } from './batch-error.ts';
 import { run } from './command.ts';
 
 export interface BatchOptions {
@@ -23,7 +23,8 @@ export async function ipBatch(lines: readonly string[], options: BatchOptions = 
     const failures = batchFailures(error.stderr).filter((f) => !(options.tolerate && f.messages.every((m) => options.tolerate!.test(m))));
     if (failures.length === 0 && options.tolerate) return;
     if (failures.length === 0) throw error;
-    const byLine = new Map(failures.map((f) => [f.line - 1, new CommandError(argv, error.exitCode, f.messages.join('\n') || error.stderr, lines[f.line - 1])]));
+    // ip applies a batch line by line: a line that failed changed nothing.
+    const byLine = new Map(failures.map((f) => [f.line - 1, notApplied(new CommandError(argv, error.exitCode, f.messages.join('\n') || error.stderr, lines[f.line - 1]))]));
     throw new BatchError(byLine, options.tolerate ? lines.length : failures[0]!.line);
   }
 }

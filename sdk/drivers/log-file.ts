@@ -20,8 +20,12 @@ export class BoundedLog {
     if (this.#fd < 0) return;
     const bytes = Buffer.byteLength(text);
     if (this.#size + bytes > this.limit && this.#size > 0) this.#rotate();
-    writeSync(this.#fd, text);
-    this.#size += bytes;
+    try {
+      writeSync(this.#fd, text);
+      this.#size += bytes;
+    } catch {
+      // A log must never take its owner down (a full disk, a folder removed by down): drop the line.
+    }
   }
 
   close(): void {
@@ -31,9 +35,15 @@ export class BoundedLog {
   }
 
   #rotate(): void {
-    closeSync(this.#fd);
-    renameSync(this.path, `${this.path}.1`);
-    this.#fd = openSync(this.path, 'a', 0o600);
-    this.#size = 0;
+    try {
+      renameSync(this.path, `${this.path}.1`);
+      const fd = openSync(this.path, 'a', 0o600);
+      closeSync(this.#fd);
+      this.#fd = fd;
+      this.#size = 0;
+    } catch {
+      // The instance folder moved (down is tearing it down): stop logging rather than crash.
+      this.close();
+    }
   }
 }

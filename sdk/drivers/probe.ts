@@ -19,14 +19,14 @@ const LOG_TAIL_LINES = 10;
 export function createProbeDriver(): ProbeDriver {
   return {
     async waitReady(ready, { signal, exited }) {
-      if (ready.ready.kind === 'started') return failIfExited(ready, exited());
+      if (ready.ready.kind === 'started') return failIfExited(ready, exited(), exited);
       const started = Date.now();
       const deadline = started + ready.timeout;
       let delay = FIRST_DELAY_MS;
       let lastError = 'no attempt finished';
       for (;;) {
         if (signal.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
-        await failIfExited(ready, exited());
+        await failIfExited(ready, exited(), exited);
         try {
           await attempt(ready);
           return;
@@ -59,8 +59,13 @@ export function describeProbe(ready: ReadyArgs): string {
   }
 }
 
-async function failIfExited(ready: ReadyArgs, exit: ServiceExit | undefined): Promise<void> {
+async function failIfExited(ready: ReadyArgs, exit: ServiceExit | undefined, exited?: () => ServiceExit | undefined): Promise<void> {
   if (!exit) return;
+  // Seen gone in /proc before its exit status arrived: give the status a moment, for the message.
+  if (exit.exitCode === null && exit.signal === null && exited) {
+    await sleep(20);
+    exit = exited() ?? exit;
+  }
   const how = exit.signal ? `was killed by ${exit.signal}` : exit.exitCode === null ? 'exited' : `exited with code ${exit.exitCode}`;
   throw new ReadinessError(ready.service, describeProbe(ready), `${how} before it was ready`, await logTail(ready.logFile));
 }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceArgs } from '../plan/types.ts';
+import { notApplied } from './batch-error.ts';
 import { BoundedLog } from './log-file.ts';
 import { allPids, isRunning, readStat } from './procfs.ts';
 import type { OutputLine, ProcessDriver, ServiceExit, ServiceRecord } from './types.ts';
@@ -33,7 +34,7 @@ export function createProcessDriver(): ProcessDriver {
       const pid = child.pid;
       if (pid === undefined) {
         const error = await new Promise<Error>((resolve) => child.once('error', resolve));
-        throw new Error(`could not start service '${service.service}': ${error.message}`);
+        throw notApplied(new Error(`could not start service '${service.service}': ${error.message}`));
       }
       const log = new BoundedLog(service.logFile);
       const emit = (stream: OutputLine['stream']) => (line: string) => {
@@ -76,6 +77,9 @@ export function createProcessDriver(): ProcessDriver {
   };
 }
 
+/** A line longer than this is cut into pieces: a service printing gigabytes without a newline costs no memory. */
+const MAX_LINE = 64 * 1024;
+
 /** Calls `onLine` for each line of a stream (without readline: one less object per stream and service). */
 function forEachLine(stream: Readable, onLine: (line: string) => void, onClose: () => void): void {
   let rest = '';
@@ -84,6 +88,10 @@ function forEachLine(stream: Readable, onLine: (line: string) => void, onClose: 
     const lines = (rest + chunk).split('\n');
     rest = lines.pop() ?? '';
     for (const line of lines) onLine(line);
+    while (rest.length > MAX_LINE) {
+      onLine(rest.slice(0, MAX_LINE));
+      rest = rest.slice(MAX_LINE);
+    }
   });
   stream.once('close', () => {
     if (rest) onLine(rest);

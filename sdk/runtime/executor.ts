@@ -4,7 +4,7 @@ import type { Emit } from './events.ts';
 import type { HandlerItem, Handlers } from './handlers.ts';
 import type { Journal, JournalRecord } from './journal.ts';
 import { schedule, type Outcome } from './schedule.ts';
-import { NotAttemptedError } from '../drivers/batch-error.ts';
+import { isNotApplied, NotAttemptedError } from '../drivers/batch-error.ts';
 
 export interface ApplyOptions {
   readonly handlers: Handlers;
@@ -119,5 +119,7 @@ function record(id: string, outcome: Outcome) {
     ? outcome.result === undefined
       ? { t: 'done' as const, id }
       : { t: 'done' as const, id, result: outcome.result }
-    : { t: 'failed' as const, id, error: messageOf(outcome.error) };
+    : isNotApplied(outcome.error)
+      ? { t: 'failed' as const, id, error: messageOf(outcome.error), notApplied: true as const }
+      : { t: 'failed' as const, id, error: messageOf(outcome.error) };
 }

@@ -6,7 +6,7 @@ export type JournalRecord =
   | { readonly t: 'plan'; readonly plan: Plan }
   | { readonly t: 'intent'; readonly ids: readonly string[] }
   | { readonly t: 'done'; readonly id: string; readonly result?: unknown }
-  | { readonly t: 'failed'; readonly id: string; readonly error: string }
+  | { readonly t: 'failed'; readonly id: string; readonly error: string; readonly notApplied?: true }
   | { readonly t: 'up' }
   | { readonly t: 'undo'; readonly ids: readonly string[] }
   | { readonly t: 'undone'; readonly id: string }
@@ -95,15 +95,18 @@ export function replay(records: readonly JournalRecord[]): JournalState {
   const intended: string[] = [];
   const undone = new Set<string>();
   const results = new Map<string, unknown>();
+  // Failed and provably changed nothing: there is nothing to undo (and what has its name is not ours).
+  const unapplied = new Set<string>();
   let complete = false;
   for (const r of records) {
     if (r.t === 'plan') plan = r.plan;
     else if (r.t === 'intent') intended.push(...r.ids);
     else if (r.t === 'done' && r.result !== undefined) results.set(r.id, r.result);
     else if (r.t === 'undone') undone.add(r.id);
+    else if (r.t === 'failed' && r.notApplied) unapplied.add(r.id);
     else if (r.t === 'up') complete = true;
   }
   const byId = new Map(plan?.steps.map((s) => [s.id, s]) ?? []);
-  const pending = [...new Set(intended)].filter((id) => !undone.has(id)).map((id) => byId.get(id)).filter((s): s is Step => s !== undefined);
+  const pending = [...new Set(intended)].filter((id) => !undone.has(id) && !unapplied.has(id)).map((id) => byId.get(id)).filter((s): s is Step => s !== undefined);
   return { plan, pending, results, complete };
 }

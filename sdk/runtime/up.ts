@@ -3,9 +3,11 @@ import type { UpOptions } from '../../dsl/running.ts';
 import type { EnvSpec, Issue } from '../../dsl/spec.ts';
 import { validate } from '../../dsl/validate.ts';
 import { nameProblem } from '../../dsl/names.ts';
+import { formatLoc } from '../../dsl/location.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
-import { SpecError, UpError } from '../errors.ts';
+import { InstanceError, SpecError, UpError } from '../errors.ts';
+import { hubNetns, userNetns } from '../plan/names.ts';
 import { plan } from '../plan/plan.ts';
 import type { Plan } from '../plan/types.ts';
 import { formatCidr, prefixFor } from '../plan/subnet.ts';
@@ -15,7 +17,7 @@ import { apply } from './executor.ts';
 import { createHandlers } from './handlers.ts';
 import { Instance } from './instance.ts';
 import { Journal } from './journal.ts';
-import { claimInstance, JOURNAL, ownerOf, readOwner, resolveStateDir, writeOwner, type Mode } from './state.ts';
+import { claimInstance, JOURNAL, ownerOf, readOwner, removeDir, resolveStateDir, writeOwner, type Mode } from './state.ts';
 import { claimSubnet } from './subnets.ts';
 import { gc, teardown } from './teardown.ts';
 
@@ -65,6 +67,12 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     ...(options.recipe ? { recipe: options.recipe } : {}),
     createdAt: new Date().toISOString(),
   });
+  try {
+    await refuseNameClash(spec, instance, drivers);
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
   const services = new Map<string, ServiceRecord>();
   const abort = new AbortController();
   const onAbort = () => abort.abort(options.signal?.reason ?? 'aborted');
@@ -96,6 +104,20 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     journal?.close();
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Namespace names carry env and instance, not the state dir: one already there belongs to someone else. */
+async function refuseNameClash(spec: EnvSpec, instance: string, drivers: Drivers): Promise<void> {
+  const wanted = new Map([
+    [hubNetns(spec.name, instance), spec.loc],
+    ...spec.namespaces.map((ns) => [userNetns(spec.name, instance, ns.name), ns.loc] as const),
+  ]);
+  const taken = (await drivers.net.list()).netns.filter((name) => wanted.has(name));
+  if (taken.length === 0) return;
+  throw new InstanceError(
+    'INSTANCE_BUSY',
+    `instance '${instance}' of '${spec.name}' cannot be brought up: ${taken.map((name) => `namespace ${name} (${formatLoc(wanted.get(name))})`).join(', ')} already exists; it is up from another state dir, or was left by one deleted by hand (\`warren gc --orphans\` removes those). Nothing was changed.`,
+  );
 }
 
 /**

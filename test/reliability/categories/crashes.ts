@@ -1,0 +1,190 @@
+// 2. kill -9 of the owner at random moments (up, steady, down x foreground, embedded): services die
+// within a second (kernel-enforced), then the next `gc` (CLI or API) or `up` removes the rest.
+// Also: a journal with a torn last line, and kill -9 of gc itself.
+import { appendFileSync, readFileSync, rmSync, truncateSync, statSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import checkout from '../../../recipes/checkout.env.ts';
+import { createLinuxDrivers } from '../../../sdk/drivers/linux.ts';
+import { gc } from '../../../sdk/runtime/teardown.ts';
+import { up } from '../../../sdk/runtime/up.ts';
+import { Category, newScope, type Config, type MutableScope, type Row } from '../lib/harness.ts';
+import { startOwner, recipePath, type OwnerMode } from '../lib/owners.ts';
+import { cliArgv, runArgv, spawnArgv } from '../lib/proc.ts';
+import { alive, instanceName, processesOf, stateEntries, SUBNET_POOL, tempDir, waitFor } from '../lib/system.ts';
+
+type Phase = 'up' | 'steady' | 'down';
+type Recovery = 'cli gc' | 'api gc' | 'next up';
+const DEATH_BOUND_MS = 1000;
+
+export async function crashes(config: Config): Promise<Row[]> {
+  const cat = new Category('crashes: kill -9 owner', config);
+  const gcCat = new Category('crashes: torn journal, kill -9 gc', config);
+  const started = Date.now();
+  process.env.WARREN_SUBNET_POOL = SUBNET_POOL;
+  const stateDir = tempDir('crash');
+  const deathTimes: number[] = [];
+  let gcStarted = 0;
+  try {
+    const perCombo = config.quick ? 1 : 6;
+    const recoveries: Recovery[] = ['cli gc', 'api gc', 'next up'];
+    let n = 0;
+    for (let round = 0; round < perCombo; round++) {
+      for (const phase of ['up', 'steady', 'down'] as Phase[]) {
+        for (const mode of ['foreground', 'embedded'] as OwnerMode[]) {
+          const recovery = recoveries[n++ % recoveries.length]!;
+          await crashTrial(cat, stateDir, phase, mode, recovery, deathTimes);
+        }
+      }
+    }
+    if (deathTimes.length) cat.note(`service processes dead after kill -9 of the owner: max ${Math.max(...deathTimes)} ms, median ${deathTimes.sort((a, b) => a - b)[Math.floor(deathTimes.length / 2)]} ms (bound ${DEATH_BOUND_MS} ms)`);
+
+    gcStarted = Date.now();
+    for (const torn of ['garbage half line appended', 'last record cut mid-write'] as const) {
+      for (const mode of config.quick ? (['embedded'] as OwnerMode[]) : (['embedded', 'foreground'] as OwnerMode[])) await tornJournalTrial(gcCat, stateDir, mode, torn);
+    }
+    for (let i = 0; i < (config.quick ? 1 : 5); i++) await gcKillTrial(gcCat, stateDir, i);
+  } finally {
+    rmSync(stateDir, { recursive: true, force: true });
+    cat.row.ms = gcStarted ? gcStarted - started : Date.now() - started;
+    gcCat.row.ms = gcStarted ? Date.now() - gcStarted : 0;
+  }
+  return [cat.row, gcCat.row];
+}
+
+/** Kills `owner` with SIGKILL and measures how long until every service process of the scope is dead. */
+async function killAndWatch(ownerPid: number, scope: MutableScope, check: (ok: unknown, m: string) => void, deathTimes: number[]): Promise<void> {
+  const pids = processesOf(scope);
+  scope.pids.push(...pids);
+  const t0 = Date.now();
+  try {
+    process.kill(ownerPid, 'SIGKILL');
+  } catch {
+    // the owner finished (down completed) before the kill landed
+  }
+  const dead = await waitFor(() => pids.every((p) => !alive(p)) && processesOf(scope).length === 0, DEATH_BOUND_MS, 5);
+  const took = Date.now() - t0;
+  if (pids.length) deathTimes.push(took);
+  check(dead, `service processes alive ${DEATH_BOUND_MS} ms after kill -9 of the owner: ${processesOf(scope).join(', ')}`);
+}
+
+async function recover(recovery: Recovery, stateDir: string, scope: MutableScope, check: (ok: unknown, m: string) => void): Promise<void> {
+  if (recovery === 'cli gc') {
+    const r = await runArgv(cliArgv('gc', '--state-dir', stateDir));
+    check(r.code === 0, `warren gc exited ${r.code}: ${r.stderr}`);
+  } else if (recovery === 'api gc') {
+    const report = await gc(stateDir, { drivers: createLinuxDrivers(), emit: () => undefined });
+    check(report.errors.length === 0, `gc errors: ${report.errors.map(String).join('; ')}`);
+  } else {
+    // The next `up` (of another instance, same state dir) reaps dead owners' instances first.
+    const instance = instanceName('n');
+    scope.instances.push({ env: 'checkout', instance });
+    const dev = await up(checkout.spec, { instance, stateDir });
+    await dev.down();
+  }
+}
+
+async function crashTrial(cat: Category, stateDir: string, phase: Phase, mode: OwnerMode, recovery: Recovery, deathTimes: number[]): Promise<void> {
+  const scope = newScope(stateDir);
+  const instance = instanceName('k');
+  const recipe = phase === 'up' ? recipePath('slow.env.ts') : 'recipes/checkout.env.ts';
+  const env = phase === 'up' ? 'relslow' : 'checkout';
+  scope.instances.push({ env, instance });
+  let delay = 0;
+  await cat.trial(`${mode} kill -9 during ${phase}, then ${recovery}`, scope, async (check) => {
+    const owner = startOwner(mode, recipe, instance, stateDir, phase === 'up' ? { env: { REL_SLOW_MS: '60000' } } : {});
+    scope.pids.push(owner.pid);
+    try {
+      if (phase === 'up') {
+        await owner.started();
+        delay = Math.floor(Math.random() * 1200);
+        await sleep(delay);
+      } else if (phase === 'steady') {
+        await owner.ready();
+        delay = Math.floor(Math.random() * 500);
+        await sleep(delay);
+      } else {
+        await owner.ready();
+        owner.askDown();
+        delay = Math.floor(Math.random() * 250);
+        await sleep(delay);
+      }
+      await killAndWatch(owner.pid, scope, check, deathTimes);
+      const exit = await owner.exited(5000);
+      if (exit.signal !== 'SIGKILL') cat.note(`some ${phase} trials: the owner had already exited (${exit.code}) when kill -9 landed`);
+      await recover(recovery, stateDir, scope, check);
+    } finally {
+      owner.child.kill('SIGKILL');
+    }
+  });
+  void delay;
+}
+
+function journalOf(stateDir: string): string | undefined {
+  for (const sub of ['instances', 'reaping']) {
+    try {
+      for (const name of readdirSync(join(stateDir, sub))) return join(stateDir, sub, name, 'journal.ndjson');
+    } catch {
+      // none
+    }
+  }
+  return undefined;
+}
+
+async function tornJournalTrial(cat: Category, stateDir: string, mode: OwnerMode, torn: 'garbage half line appended' | 'last record cut mid-write'): Promise<void> {
+  const scope = newScope(stateDir);
+  const instance = instanceName('j');
+  scope.instances.push({ env: 'checkout', instance });
+  await cat.trial(`${mode} crash, journal ${torn}, gc`, scope, async (check) => {
+    const owner = startOwner(mode, 'recipes/checkout.env.ts', instance, stateDir);
+    scope.pids.push(owner.pid);
+    try {
+      await owner.ready();
+      process.kill(owner.pid, 'SIGKILL');
+      await owner.exited(5000);
+      const journal = journalOf(stateDir);
+      check(journal, 'no journal after the crash');
+      if (!journal) return;
+      if (torn === 'garbage half line appended') appendFileSync(journal, '{"t":"undone","id":"netns.cre');
+      else {
+        const text = readFileSync(journal, 'utf8');
+        const lastStart = text.trimEnd().lastIndexOf('\n') + 1;
+        const lastLength = text.trimEnd().length - lastStart;
+        truncateSync(journal, lastStart + Math.floor(lastLength / 2));
+      }
+      const size = statSync(journal).size;
+      const report = await gc(stateDir, { drivers: createLinuxDrivers(), emit: () => undefined });
+      check(report.errors.length === 0, `gc errors: ${report.errors.map(String).join('; ')}`);
+      check(report.reaped.length === 1, `gc reaped ${report.reaped.length} (journal of ${size} bytes)`);
+    } finally {
+      owner.child.kill('SIGKILL');
+    }
+  });
+}
+
+/** Two crashed instances; `warren gc` killed -9 at a random moment; `warren gc` again: clean. */
+async function gcKillTrial(cat: Category, stateDir: string, i: number): Promise<void> {
+  const scope = newScope(stateDir);
+  const instances = [instanceName('g'), instanceName('g')];
+  for (const instance of instances) scope.instances.push({ env: 'relbig', instance });
+  await cat.trial(`kill -9 during gc (#${i + 1}), gc again`, scope, async (check) => {
+    const owners = instances.map((instance) => startOwner('embedded', recipePath('slow.env.ts'), instance, stateDir, { env: { REL_SLOW_MS: '0' } }));
+    // relslow with no delay: three services, up quickly.
+    scope.instances.length = 0;
+    for (const instance of instances) scope.instances.push({ env: 'relslow', instance });
+    try {
+      await Promise.all(owners.map((o) => o.ready()));
+      for (const o of owners) o.child.kill('SIGKILL');
+      await Promise.all(owners.map((o) => o.exited(5000)));
+      check(stateEntries(stateDir).length === 2, `expected 2 instance folders, found ${stateEntries(stateDir).join(', ')}`);
+      const gc1 = spawnArgv(cliArgv('gc', '--state-dir', stateDir));
+      await sleep(30 + Math.floor(Math.random() * 300));
+      gc1.child.kill('SIGKILL');
+      await gc1.exited(5000);
+      const r = await runArgv(cliArgv('gc', '--state-dir', stateDir));
+      check(r.code === 0, `second gc exited ${r.code}: ${r.stderr}`);
+    } finally {
+      for (const o of owners) o.child.kill('SIGKILL');
+    }
+  });
+}

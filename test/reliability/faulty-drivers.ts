@@ -1,0 +1,127 @@
+// A test-only wrapper around the real Linux drivers that injects faults: the forward operation of
+// one plan step (or the k-th driver operation) fails, and/or the undo of some steps fails.
+// It is passed to `up(spec, { drivers })`; nothing in the production path knows about it.
+import { basename } from 'node:path';
+import { BatchError } from '../../sdk/drivers/batch-error.ts';
+import { createLinuxDrivers } from '../../sdk/drivers/linux.ts';
+import type { Drivers } from '../../sdk/drivers/types.ts';
+
+export interface FaultPlan {
+  /** The plan step whose forward operation fails, e.g. `veth.create:order`. */
+  readonly failStep?: string;
+  /**
+   * `before`: the step's own part of the driver call is not done (the rest of a batch is), then it throws;
+   * `after`: the whole call is done for real, then it throws (the kernel did it, the runtime hears "failed").
+   */
+  readonly when?: 'before' | 'after';
+  /** The k-th forward driver operation (1-based, in call order) throws without doing anything. */
+  readonly failOp?: number;
+  /** Steps whose undo throws (the step's own resource is left; the rest of the call is done). */
+  readonly failUndo?: readonly string[];
+}
+
+export class InjectedFault extends Error {
+  constructor(readonly target: string) {
+    super(`injected fault: ${target}`);
+    this.name = 'InjectedFault';
+  }
+}
+
+export interface FaultyDrivers extends Drivers {
+  /** Forward operations seen, in order, with the step ids each carried. */
+  readonly ops: { name: string; steps: string[] }[];
+  /** What was injected (forward and undo). */
+  readonly injected: string[];
+}
+
+const lastSegment = (netns: string) => netns.split('.').at(-1)!;
+const fileStep = (path: string) => (basename(path) === 'hosts' ? 'file.write:hosts' : basename(path) === 'service-init.sh' ? 'file.write:init' : `file.write:${basename(path)}`);
+
+export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinuxDrivers()): FaultyDrivers {
+  const ops: { name: string; steps: string[] }[] = [];
+  const injected: string[] = [];
+  const when = plan.when ?? 'before';
+  const failUndo = new Set(plan.failUndo ?? []);
+
+  /**
+   * One forward driver call carrying `items` (each with its step id). Decides whether to fail,
+   * and which items to really apply.
+   */
+  async function forward<T>(name: string, items: readonly T[], stepOf: (item: T) => string, apply: (items: readonly T[]) => Promise<unknown>): Promise<unknown> {
+    const steps = items.map(stepOf);
+    ops.push({ name, steps });
+    if (plan.failOp !== undefined && ops.length === plan.failOp) {
+      injected.push(`op ${plan.failOp} (${name}: ${steps.join(',')})`);
+      throw new InjectedFault(`operation ${plan.failOp} (${name} ${steps.join(',')})`);
+    }
+    const target = plan.failStep;
+    if (!target || !steps.includes(target)) return apply(items);
+    injected.push(`${when} ${target}`);
+    // Like the real drivers, a batch says which of its items failed (BatchError), so the runtime
+    // can blame the one step; a call of one item just throws.
+    const index = steps.indexOf(target);
+    const fail = () => {
+      if (items.length === 1) throw new InjectedFault(target);
+      throw new BatchError(new Map([[index, new InjectedFault(target)]]), items.length);
+    };
+    if (when === 'after') {
+      await apply(items);
+      fail();
+    }
+    const others = items.filter((item) => stepOf(item) !== target);
+    if (others.length) await apply(others);
+    fail();
+  }
+
+  /** One undo driver call: items whose step is in failUndo are left in place and the call throws. */
+  async function backward<T>(items: readonly T[], stepOf: (item: T) => string, apply: (items: readonly T[]) => Promise<void>): Promise<void> {
+    const failing = items.filter((item) => failUndo.has(stepOf(item)));
+    const others = items.filter((item) => !failUndo.has(stepOf(item)));
+    if (others.length) await apply(others);
+    if (failing.length) {
+      const ids = failing.map(stepOf);
+      injected.push(`undo ${ids.join(',')}`);
+      if (items.length === 1) throw new InjectedFault(`undo of ${ids.join(',')}`);
+      const failures = new Map<number, unknown>();
+      items.forEach((item, i) => {
+        if (failUndo.has(stepOf(item))) failures.set(i, new InjectedFault(`undo of ${stepOf(item)}`));
+      });
+      throw new BatchError(failures, items.length);
+    }
+  }
+
+  const { net, processes, probe, files } = base;
+  return {
+    ...base,
+    ops,
+    injected,
+    // Spread first: methods this wrapper does not know pass through unchanged.
+    net: {
+      ...net,
+      createNetns: async (names) => void (await forward('createNetns', names, (n) => `netns.create:${lastSegment(n)}`, (xs) => net.createNetns(xs))),
+      deleteNetns: (names) => backward(names, (n) => `netns.create:${lastSegment(n)}`, (xs) => net.deleteNetns(xs)),
+      createBridges: async (bridges) => void (await forward('createBridges', bridges, () => 'bridge.create', (xs) => net.createBridges(xs))),
+      createVeths: async (veths) => void (await forward('createVeths', veths, (v) => `veth.create:${lastSegment(v.netns)}`, (xs) => net.createVeths(xs))),
+      createHostLinks: async (links) => void (await forward('createHostLinks', links, () => 'hostlink.create', (xs) => net.createHostLinks(xs))),
+      deleteHostLinks: (links) => backward(links, () => 'hostlink.create', (xs) => net.deleteHostLinks(xs)),
+    },
+    processes: {
+      ...processes,
+      start: async (service, options) => {
+        let record: Awaited<ReturnType<typeof processes.start>> | undefined;
+        await forward('start', [service], (s) => `service.start:${s.service}`, async ([s]) => (record = await processes.start(s!, options)));
+        return record!;
+      },
+      stop: (service, record) => backward([service], (s) => `service.start:${s.service}`, async ([s]) => processes.stop(s!, record)),
+    },
+    probe: {
+      ...probe,
+      waitReady: async (ready, options) => void (await forward('waitReady', [ready], (r) => `service.ready:${r.service}`, async ([r]) => probe.waitReady(r!, options))),
+    },
+    files: {
+      ...files,
+      write: async (path, content) => void (await forward('write', [path], fileStep, async ([p]) => files.write(p!, content))),
+      remove: (path) => backward([path], fileStep, async ([p]) => files.remove(p!)),
+    },
+  };
+}

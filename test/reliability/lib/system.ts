@@ -1,0 +1,270 @@
+// Kernel and state-dir facts for the reliability suite, scoped to this run: every name this suite
+// creates carries TAG (derived from our pid), and only those are judged, so helpers running other
+// tests on the same machine never disturb the verdict (nor are disturbed by our cleanup).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { hostInterface } from '../../../sdk/plan/names.ts';
+
+export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+export const HERE = resolve(fileURLToPath(new URL('..', import.meta.url)));
+export const FIXTURES = join(HERE, 'fixtures');
+
+/** Marks everything of this run: `r` + our pid in base 36. */
+export const TAG = `r${process.pid.toString(36)}`;
+let counter = 0;
+
+/** A fresh instance name carrying TAG: `r<pid>x<n>`, a valid warren name. */
+export function instanceName(label = 'x'): string {
+  return `${TAG}${label}${(counter++).toString(36)}`;
+}
+
+/** Our own subnet pool, so our instances never share subnets with other runs' (see the report). */
+export const SUBNET_POOL = `10.${120 + (process.pid % 90)}.0.0/16`;
+
+export function tempDir(label: string): string {
+  return mkdtempSync(join(tmpdir(), `warren-rel-${process.pid}-${label}-`));
+}
+
+export interface Leaks {
+  netns: string[];
+  links: string[];
+  routes: string[];
+  /** nftables tables (warren names one per instance after its host link). */
+  firewall: string[];
+  processes: string[];
+  state: string[];
+}
+
+export function emptyLeaks(): Leaks {
+  return { netns: [], links: [], routes: [], firewall: [], processes: [], state: [] };
+}
+
+export function leakCount(l: Leaks): number {
+  return l.netns.length + l.links.length + l.routes.length + l.firewall.length + l.processes.length + l.state.length;
+}
+
+export function addLeaks(into: Leaks, more: Leaks): void {
+  for (const key of Object.keys(into) as (keyof Leaks)[]) into[key].push(...more[key]);
+}
+
+export function describeLeaks(l: Leaks): string {
+  return (Object.keys(l) as (keyof Leaks)[]).flatMap((k) => l[k].map((x) => `${k}: ${x}`)).join('; ');
+}
+
+function quiet(argv: string[]): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+}
+
+export function listNetns(): string[] {
+  return quiet(['ip', 'netns', 'list']).split('\n').map((l) => l.trim().split(' ')[0] ?? '').filter(Boolean);
+}
+
+export function listLinks(): string[] {
+  return quiet(['ip', '-br', 'link']).split('\n').map((l) => l.split(/\s+/)[0]?.split('@')[0] ?? '').filter(Boolean);
+}
+
+export function listRoutes(): string[] {
+  return quiet(['ip', '-4', 'route', 'show', 'table', 'all']).split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** `family name` of every nftables table. */
+export function listNftTables(): string[] {
+  return quiet(['nft', 'list', 'tables']).split('\n').map((l) => l.trim().split(/\s+/)).filter((w) => w[0] === 'table').map((w) => `${w[1]} ${w[2]}`);
+}
+
+export function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Neither gone, zombie nor dead (PID 1 here does not reap orphans). */
+export function alive(pid: number): boolean {
+  const s = procState(pid);
+  return s !== undefined && s !== 'Z' && s !== 'X';
+}
+
+export function allPids(): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+function environOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+export interface Scope {
+  /** Instance names (env.instance pairs) this trial used. */
+  readonly instances: readonly { env: string; instance: string }[];
+  /** State dirs this trial used: every entry left in instances/ or reaping/ is a leak. */
+  readonly stateDirs: readonly string[];
+  /** Pids recorded during the trial (service processes, daemons): any still alive is a leak. */
+  readonly pids?: readonly number[];
+}
+
+/**
+ * Live processes that belong to one of the scope's instances: every service process carries
+ * WARREN_INSTANCE in its environment (and daemons inherit it), and the wrappers carry the state dir.
+ */
+export function processesOf(scope: Scope): number[] {
+  const markers = scope.instances.map((i) => `WARREN_INSTANCE=${i.instance}\0`);
+  const dirs = scope.stateDirs;
+  const found = new Set<number>();
+  for (const pid of allPids()) {
+    if (pid === process.pid || !alive(pid)) continue;
+    const env = environOf(pid);
+    if (markers.some((m) => env.includes(m)) && env.includes('WARREN_SERVICE=')) found.add(pid);
+    else {
+      const cmd = cmdlineOf(pid);
+      if (dirs.some((d) => cmd.includes(`${d}/instances/`) || cmd.includes(`${d}/reaping/`))) found.add(pid);
+    }
+  }
+  for (const pid of scope.pids ?? []) if (alive(pid)) found.add(pid);
+  return [...found];
+}
+
+export function stateEntries(stateDir: string): string[] {
+  const left: string[] = [];
+  for (const sub of ['instances', 'reaping']) {
+    const dir = join(stateDir, sub);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) left.push(`${sub}/${name}`);
+  }
+  if (existsSync(join(stateDir, 'lock'))) left.push('lock');
+  return left;
+}
+
+/** Every instance any trial of this run judged: the end-of-run check looks at all of them again. */
+export const ALL_INSTANCES = new Map<string, { env: string; instance: string }>();
+
+/** What of the scope is still there now. */
+export function leaksNow(scope: Scope): Leaks {
+  for (const i of scope.instances) ALL_INSTANCES.set(`${i.env}.${i.instance}`, { env: i.env, instance: i.instance });
+  const l = emptyLeaks();
+  const netns = listNetns();
+  const links = new Set(listLinks());
+  const routes = listRoutes();
+  const tables = listNftTables();
+  for (const { env, instance } of scope.instances) {
+    l.netns.push(...netns.filter((n) => n.startsWith(`wr.${env}.${instance}.`)));
+    const link = hostInterface(env, instance);
+    if (links.has(link)) l.links.push(link);
+    l.routes.push(...routes.filter((r) => r.split(/\s+/).includes(link)));
+    l.firewall.push(...tables.filter((t) => t.split(' ')[1] === link));
+  }
+  l.processes.push(...processesOf(scope).map((pid) => `${pid} (${procState(pid)}) ${cmdlineOf(pid).slice(0, 160)}`));
+  for (const dir of scope.stateDirs) l.state.push(...stateEntries(dir).map((e) => `${dir}/${e}`));
+  return l;
+}
+
+/**
+ * Leaks after a grace period: the kernel removes a deleted namespace's veth a few ms later, and a
+ * SIGKILLed process needs a moment to become a zombie. Polls until clean or `graceMs` passed.
+ */
+export async function leaksAfter(scope: Scope, graceMs = 2000): Promise<Leaks> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const l = leaksNow(scope);
+    if (leakCount(l) === 0 || Date.now() > deadline) return l;
+    await sleep(50);
+  }
+}
+
+/** Last resort, after the verdict: removes whatever the scope left, by its own names only. */
+export function forceCleanup(scope: Scope): void {
+  for (const pid of processesOf(scope)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const netns = listNetns();
+  for (const { env, instance } of scope.instances) {
+    for (const ns of netns.filter((n) => n.startsWith(`wr.${env}.${instance}.`))) quiet(['ip', 'netns', 'del', ns]);
+    const link = hostInterface(env, instance);
+    if (listLinks().includes(link)) quiet(['ip', 'link', 'del', link]);
+    for (const table of listNftTables().filter((t) => t.split(' ')[1] === link)) quiet(['nft', 'delete', 'table', ...table.split(' ')]);
+  }
+  for (const dir of scope.stateDirs) {
+    for (const sub of ['instances', 'reaping']) rmSync(join(dir, sub), { recursive: true, force: true });
+    rmSync(join(dir, 'lock'), { force: true });
+  }
+}
+
+/** Everything of this run (names carrying TAG), for the start/end comparison. */
+export interface RunSnapshot {
+  firewall: string[];
+  netns: string[];
+  links: string[];
+  routes: string[];
+  processes: string[];
+}
+
+export function snapshotRun(knownLinks: ReadonlySet<string>, stateDirPrefix: string): RunSnapshot {
+  const netns = listNetns().filter((n) => n.includes(`.${TAG}`));
+  const links = listLinks().filter((l) => knownLinks.has(l));
+  const routes = listRoutes().filter((r) => [...knownLinks].some((l) => r.split(/\s+/).includes(l)));
+  const processes: string[] = [];
+  for (const pid of allPids()) {
+    if (pid === process.pid || !alive(pid)) continue;
+    const env = environOf(pid);
+    if ((env.includes(`WARREN_INSTANCE=${TAG}`) && env.includes('WARREN_SERVICE=')) || cmdlineOf(pid).includes(stateDirPrefix)) {
+      processes.push(`${pid} ${cmdlineOf(pid).slice(0, 160)}`);
+    }
+  }
+  const firewall = listNftTables().filter((t) => knownLinks.has(t.split(' ')[1] ?? ''));
+  return { netns, links, routes, firewall, processes };
+}
+
+/** Network namespace of a pid as `net:[inode]`. */
+export function netnsIdOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
+export function netnsInode(name: string): string | undefined {
+  try {
+    return `net:[${statSync(`/run/netns/${name}`).ino}]`;
+  } catch {
+    return undefined;
+  }
+}
+
+export function hostLink(env: string, instance: string): string {
+  return hostInterface(env, instance);
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(stepMs);
+  }
+}

@@ -1,0 +1,72 @@
+// `npm run reliability`: every category of issue 3 against the real kernel, then a table of trials,
+// failures and leaked resources. RELIABILITY_QUICK=1 or --quick: a representative subset (~2 min).
+// --only=NAME[,NAME]: only categories whose name contains NAME. -v: every trial as it finishes.
+import { formatTable, type Config, type Row } from './lib/harness.ts';
+import { ALL_INSTANCES, describeLeaks, leakCount, leaksNow, snapshotRun, TAG, listLinks } from './lib/system.ts';
+
+export const CATEGORIES = ['faults', 'crashes', 'signals', 'hostile', 'concurrency', 'bad-input', 'isolation'] as const;
+
+export async function runCategories(config: Config): Promise<Row[]> {
+  process.setSourceMapsEnabled(true);
+  const rows: Row[] = [];
+  const wanted = (name: string) => config.only.length === 0 || config.only.some((o) => name.includes(o));
+  const load = async (name: (typeof CATEGORIES)[number]): Promise<((c: Config) => Promise<Row | Row[]>) | undefined> => {
+    switch (name) {
+      case 'faults': return (await import('./categories/faults.ts')).faults;
+      case 'crashes': return (await import('./categories/crashes.ts')).crashes;
+      case 'signals': return (await import('./categories/signals.ts')).signals;
+      case 'hostile': return (await import('./categories/hostile.ts')).hostile;
+      case 'concurrency': return (await import('./categories/concurrency.ts')).concurrency;
+      case 'bad-input': return (await import('./categories/bad-input.ts')).badInput;
+      case 'isolation': return (await import('./categories/isolation.ts')).isolation;
+    }
+  };
+  for (const name of CATEGORIES) {
+    if (!wanted(name)) continue;
+    const run = await load(name);
+    if (!run) continue;
+    if (config.verbose) process.stderr.write(`== ${name}\n`);
+    const result = await run(config);
+    rows.push(...(Array.isArray(result) ? result : [result]));
+  }
+  return rows;
+}
+
+export function parseConfig(argv: readonly string[]): Config {
+  const quick = argv.includes('--quick') || ['1', 'true', 'yes'].includes(process.env.RELIABILITY_QUICK ?? '');
+  const only = argv.filter((a) => a.startsWith('--only=')).flatMap((a) => a.slice(7).split(',')).filter(Boolean);
+  return { quick, verbose: argv.includes('-v') || argv.includes('--verbose'), only };
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.argv.slice(2));
+  const started = Date.now();
+  const linksBefore = new Set(listLinks());
+  const before = snapshotRun(new Set(), `warren-rel-${process.pid}-`);
+  process.stderr.write(`warren reliability (${config.quick ? 'quick' : 'full'}), run tag ${TAG}\n`);
+  const rows = await runCategories(config);
+  // The whole run, compared with its start: anything named with our tag, or any link that appeared.
+  const newLinks = new Set(listLinks().filter((l) => !linksBefore.has(l) && /^wr[0-9a-f]{10}$/.test(l)));
+  const after = snapshotRun(newLinks, `warren-rel-${process.pid}-`);
+  const endLeaks = [
+    ...after.netns.filter((n) => !before.netns.includes(n)).map((n) => `netns ${n}`),
+    ...after.firewall.map((t) => `nft table ${t}`),
+    ...after.processes.filter((p) => !before.processes.includes(p)).map((p) => `process ${p}`),
+  ];
+  const again = leaksNow({ instances: [...ALL_INSTANCES.values()], stateDirs: [] });
+  if (leakCount(again)) endLeaks.push(`instances of this run: ${describeLeaks(again)}`);
+  process.stdout.write(`\n${formatTable(rows)}\n`);
+  process.stdout.write(`\n${config.quick ? 'quick' : 'full'} run: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  if (newLinks.size) process.stdout.write(`note: wr* host links that appeared during the run and are still there (ours or other runs'): ${[...newLinks].join(', ')}\n`);
+  if (endLeaks.length) process.stdout.write(`END-OF-RUN LEAKS (tag ${TAG}):\n  ${endLeaks.join('\n  ')}\n`);
+  for (const row of rows) {
+    for (const note of row.notes) process.stdout.write(`note [${row.category}]: ${note}\n`);
+  }
+  const failing = rows.filter((r) => r.failures || leakCount(r.leaks));
+  for (const row of failing) {
+    process.stdout.write(`\nFAILURES in ${row.category}:\n${row.details.map((d) => `  - ${d}`).join('\n')}\n`);
+  }
+  process.exit(failing.length || endLeaks.length ? 1 : 0);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').slice(-2).join('/'))) await main();
