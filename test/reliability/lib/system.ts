@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostInterface } from '../../../sdk/plan/names.ts';
+import { isRunning, readStat } from '../../../sdk/drivers/procfs.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const HERE = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -80,19 +81,14 @@ export function listNftTables(): string[] {
   return quiet(['nft', 'list', 'tables']).split('\n').map((l) => l.trim().split(/\s+/)).filter((w) => w[0] === 'table').map((w) => `${w[1]} ${w[2]}`);
 }
 
+/** The state letter of /proc/PID/stat, or undefined when the pid is gone. */
 export function procState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
+  return readStat(pid)?.state;
 }
 
-/** Neither gone, zombie nor dead (PID 1 here does not reap orphans). */
+/** Neither gone, zombie nor dead: PID 1 here may not reap orphans. */
 export function alive(pid: number): boolean {
-  const s = procState(pid);
-  return s !== undefined && s !== 'Z' && s !== 'X';
+  return isRunning(pid);
 }
 
 export function allPids(): number[] {
