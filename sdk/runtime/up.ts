@@ -84,7 +84,8 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     writeOwner(dir, { ...readOwner(dir)!, subnet: formatCidr(subnet) });
     const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled) });
     journal = Journal.open(join(dir, JOURNAL));
-    journal.append({ t: 'plan', plan: steps });
+    // Made durable by the first intent's fsync: a plan alone asks nothing to be undone.
+    journal.write({ t: 'plan', plan: steps });
     const handlers = createHandlers({ drivers, emit, signal: abort.signal, services });
     const exitHook = registerExitCleanup(drivers, steps, services);
     try {
@@ -93,7 +94,7 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
       exitHook.dispose();
       throw error;
     }
-    journal.append({ t: 'up' });
+    journal.write({ t: 'up' });
     return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, onDown: () => exitHook.dispose() });
   } catch (cause) {
     emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });
