@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,7 +53,9 @@ export function createProcessDriver(): ProcessDriver {
       return { pid, startTime: readStat(pid)?.startTime ?? 0 };
     },
 
-    async stop(service, record) {
+    async stop(service, given) {
+      // A start that failed after spawning left no record: find the service by its environment.
+      const record = given ?? findByEnvironment(service);
       if (!record || !isRunning(record.pid, record.startTime)) return;
       // The init forwards SIGTERM to the service (as PID 1 it would otherwise ignore it); unshare waits.
       signalGroup(record.pid, 'SIGTERM');
@@ -97,6 +99,23 @@ function forEachLine(stream: Readable, onLine: (line: string) => void, onClose: 
     if (rest) onLine(rest);
     onClose();
   });
+}
+
+/** The process group leader (what `start` spawned) whose environment carries this service's marks. */
+function findByEnvironment(service: ServiceArgs): ServiceRecord | undefined {
+  const marks = ['WARREN_ENV', 'WARREN_INSTANCE', 'WARREN_SERVICE'].map((key) => `${key}=${service.env[key] ?? ''}`);
+  for (const pid of allPids()) {
+    const stat = readStat(pid);
+    if (!stat || stat.pgrp !== pid) continue;
+    let environ: string[];
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    } catch {
+      continue;
+    }
+    if (marks.every((mark) => environ.includes(mark))) return { pid, startTime: stat.startTime };
+  }
+  return undefined;
 }
 
 function signalGroup(pgid: number, name: NodeJS.Signals): void {
