@@ -1,6 +1,6 @@
 // Bundles the SDK and CLI into sdk/dist (ESM, code-split, packages external) so the `warren`
 // command starts without a TypeScript loader. bin.js rebuilds it when a source is newer.
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,11 +35,14 @@ export function isFresh() {
 
 export async function build() {
   const { build: esbuild } = await import('esbuild');
-  // Chunk names change with their content: start empty so old chunks do not pile up.
-  rmSync(distDir, { recursive: true, force: true });
+  // Built aside and swapped in: a CLI starting meanwhile never loads half a bundle, and old
+  // chunks (named by content) do not pile up.
+  const fresh = `${distDir}.${process.pid}.tmp`;
+  const old = `${distDir}.${process.pid}.old`;
+  rmSync(fresh, { recursive: true, force: true });
   await esbuild({
     entryPoints: entries,
-    outdir: distDir,
+    outdir: fresh,
     outbase: root,
     bundle: true,
     splitting: true,
@@ -51,7 +54,19 @@ export async function build() {
     sourcemap: false,
     logLevel: 'warning',
   });
-  writeFileSync(stampFile, JSON.stringify({ builtAt: new Date().toISOString() }));
+  writeFileSync(join(fresh, 'stamp.json'), JSON.stringify({ builtAt: new Date().toISOString() }));
+  try {
+    renameSync(distDir, old);
+  } catch {
+    // no previous build
+  }
+  try {
+    renameSync(fresh, distDir);
+  } catch {
+    // another process swapped its build in first: same sources, use theirs
+    rmSync(fresh, { recursive: true, force: true });
+  }
+  rmSync(old, { recursive: true, force: true });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await build();
