@@ -64,6 +64,8 @@ export function createNetDriver(): NetDriver {
     },
 
     async createHostLinks(links) {
+      // The same instance brought down a moment ago: the kernel may still be removing its link.
+      await waitUntilGone(links.map((l) => l.hostIf));
       // Born in the hub with its host end placed in our own namespace: a crash before this line leaves nothing on the host.
       await settleEach(links, (l) =>
         ipBatch([`link add ${l.hubIf} master ${l.bridge} up type veth peer name ${l.hostIf} netns ${process.pid}`], { netns: l.hub }),
@@ -81,6 +83,18 @@ export function createNetDriver(): NetDriver {
       await Promise.all([unguardHost(links.map((l) => l.hostIf)), ipBatch(orphans.map((l) => `link del ${l.hostIf}`), { tolerate: GONE })]);
     },
   };
+}
+
+/**
+ * Waits (bounded) for host links to vanish: the kernel dismantles a deleted namespace's veths
+ * some milliseconds after `netns del` (~30 ms, more when many go at once).
+ */
+async function waitUntilGone(links: readonly string[]): Promise<void> {
+  for (let delay = 1, waited = 0; links.some((link) => existsSync(`/sys/class/net/${link}`)); waited += delay) {
+    if (waited > 5000) throw new Error(`host link ${links.join(', ')} exists: another instance of the same name, or one still being removed`);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 10);
+  }
 }
 
 async function killProcessesIn(names: readonly string[]): Promise<void> {

@@ -24,6 +24,8 @@ export function serviceArgv(service: ServiceArgs): string[] {
 /** Services as real processes: spawned through nsenter and unshare, stopped by signals. */
 export function createProcessDriver(): ProcessDriver {
   const exits = new Map<number, ServiceExit>();
+  /** Resolved when a child of ours exits: stopping it need not poll /proc. */
+  const exited = new Map<number, Promise<void>>();
 
   return {
     async start(service, options) {
@@ -45,11 +47,18 @@ export function createProcessDriver(): ProcessDriver {
       const closed = () => --open === 0 && log.close();
       forEachLine(child.stdout, emit('stdout'), closed);
       forEachLine(child.stderr, emit('stderr'), closed);
-      child.once('exit', (exitCode, signal) => {
-        const exit = { exitCode, signal };
-        exits.set(pid, exit);
-        options.onExit?.(exit);
-      });
+      exited.set(
+        pid,
+        new Promise((resolve) =>
+          child.once('exit', (exitCode, signal) => {
+            const exit = { exitCode, signal };
+            exits.set(pid, exit);
+            exited.delete(pid);
+            options.onExit?.(exit);
+            resolve();
+          }),
+        ),
+      );
       return { pid, startTime: readStat(pid)?.startTime ?? 0 };
     },
 
@@ -59,9 +68,9 @@ export function createProcessDriver(): ProcessDriver {
       if (!record || !isRunning(record.pid, record.startTime)) return;
       // The init forwards SIGTERM to the service (as PID 1 it would otherwise ignore it); unshare waits.
       signalGroup(record.pid, 'SIGTERM');
-      if (await waitForExit(record, service.stopTimeout, exits)) return;
+      if (await waitForExit(record, service.stopTimeout, exits, exited.get(record.pid))) return;
       signalGroup(record.pid, 'SIGKILL');
-      if (!(await waitForExit(record, 5000, exits))) throw new Error(`service '${service.service}' (pid ${record.pid}) survived SIGKILL`);
+      if (!(await waitForExit(record, 5000, exits, exited.get(record.pid)))) throw new Error(`service '${service.service}' (pid ${record.pid}) survived SIGKILL`);
       // After a SIGKILL the namespace's init dies a moment after unshare, taking everything in it along.
       for (let waited = 0; groupAlive(record.pid); waited += 5) {
         if (waited > 5000) throw new Error(`service '${service.service}': processes of group ${record.pid} survived SIGKILL`);
@@ -134,7 +143,13 @@ function groupAlive(pgid: number): boolean {
   });
 }
 
-async function waitForExit(record: ServiceRecord, timeoutMs: number, exits: ReadonlyMap<number, ServiceExit>): Promise<boolean> {
+async function waitForExit(record: ServiceRecord, timeoutMs: number, exits: ReadonlyMap<number, ServiceExit>, ownChild?: Promise<void>): Promise<boolean> {
+  if (ownChild) {
+    const timer = new AbortController();
+    await Promise.race([ownChild, sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => undefined)]);
+    timer.abort();
+    return exits.has(record.pid) || !isRunning(record.pid, record.startTime);
+  }
   const deadline = Date.now() + timeoutMs;
   let delay = 1;
   while (!exits.has(record.pid) && isRunning(record.pid, record.startTime)) {
