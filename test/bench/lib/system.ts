@@ -121,6 +121,9 @@ export async function sweep(options: SweepOptions): Promise<string[]> {
     spawnSync('ip', ['-force', '-batch', '-'], { input: names.map((n) => `netns del ${n}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
     removed.push(...names.map((n) => `netns ${n}`));
   }
+  // The kernel removes a deleted namespace's veths some milliseconds after `netns del` (longer
+  // when hundreds go at once): a link on its way out is not a leftover.
+  for (let waited = 0; snapshot().links.some(options.links) && waited < 3000; waited += 50) await sleep(50);
   const links = snapshot().links.filter(options.links);
   if (links.length) {
     spawnSync('ip', ['-force', '-batch', '-'], { input: links.map((l) => `link del ${l}\n`).join(''), stdio: ['pipe', 'ignore', 'ignore'] });
