@@ -1,5 +1,5 @@
 // The CLI as a real process (argv arrays only), against the real kernel.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -256,11 +256,4 @@ export function hostLink(env: string, instance: string): string {
   return hostInterface(env, instance);
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(stepMs);
-  }
-}
+export { waitFor } from '../../helpers/process.ts';
