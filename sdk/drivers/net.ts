@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NETNS_PREFIX } from '../plan/names.ts';
 import type { NetDriver } from './types.ts';
 import { CommandError } from '../errors.ts';
@@ -7,6 +6,7 @@ import { run } from './command.ts';
 import { BatchError, settleEach } from './batch-error.ts';
 import { groupBy, ipBatch, reindex } from './ip.ts';
 import { configureNamespaces } from './netns-config.ts';
+import { waitUntil } from './poll.ts';
 import { isRunning, pidsInNetns } from './procfs.ts';
 
 const NETNS_DIR = '/run/netns';
@@ -26,10 +26,9 @@ export function createNetDriver(): NetDriver {
     },
 
     async list() {
+      // Read from the file system, not from `ip`: every `up` asks, and a spawn costs more.
       const netns = existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR).filter((name) => name.startsWith(NETNS_PREFIX)) : [];
-      const { stdout } = await run(['ip', '-j', 'link', 'show']);
-      const links = JSON.parse(stdout || '[]') as Array<{ ifname: string }>;
-      return { netns, hostLinks: links.map((l) => l.ifname).filter((name) => HOST_LINK.test(name)) };
+      return { netns, hostLinks: readdirSync('/sys/class/net').filter((name) => HOST_LINK.test(name)) };
     },
 
     async createNetns(names) {
@@ -90,10 +89,8 @@ export function createNetDriver(): NetDriver {
  * some milliseconds after `netns del` (~30 ms, more when many go at once).
  */
 async function waitUntilGone(links: readonly string[]): Promise<void> {
-  for (let delay = 1, waited = 0; links.some((link) => existsSync(`/sys/class/net/${link}`)); waited += delay) {
-    if (waited > 5000) throw new Error(`host link ${links.join(', ')} exists: another instance of the same name, or one still being removed`);
-    await sleep(delay);
-    delay = Math.min(delay * 2, 10);
+  if (!(await waitUntil(() => !links.some((link) => existsSync(`/sys/class/net/${link}`)), 5000))) {
+    throw new Error(`host link ${links.join(', ')} exists: another instance of the same name, or one still being removed`);
   }
 }
 
@@ -114,7 +111,7 @@ async function killProcessesIn(names: readonly string[]): Promise<void> {
       // exited meanwhile
     }
   }
-  for (let waited = 0; pids.some((pid) => isRunning(pid)) && waited < 5000; waited += 10) await sleep(10);
+  await waitUntil(() => !pids.some((pid) => isRunning(pid)), 5000);
 }
 
 /**

@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceArgs } from '../plan/types.ts';
 import { notApplied } from './batch-error.ts';
 import { BoundedLog } from './log-file.ts';
-import { allPids, isRunning, readStat } from './procfs.ts';
+import { waitUntil } from './poll.ts';
+import { allPids, isLive, isRunning, readStat } from './procfs.ts';
 import type { OutputLine, ProcessDriver, ServiceExit, ServiceRecord } from './types.ts';
 
 /** The argv that runs a service in its network namespace and in new PID, mount and UTS namespaces. */
@@ -72,9 +73,8 @@ export function createProcessDriver(): ProcessDriver {
       signalGroup(record.pid, 'SIGKILL');
       if (!(await waitForExit(record, 5000, exits, exited.get(record.pid)))) throw new Error(`service '${service.service}' (pid ${record.pid}) survived SIGKILL`);
       // After a SIGKILL the namespace's init dies a moment after unshare, taking everything in it along.
-      for (let waited = 0; groupAlive(record.pid); waited += 5) {
-        if (waited > 5000) throw new Error(`service '${service.service}': processes of group ${record.pid} survived SIGKILL`);
-        await sleep(5);
+      if (!(await waitUntil(() => !groupAlive(record.pid), 5000))) {
+        throw new Error(`service '${service.service}': processes of group ${record.pid} survived SIGKILL`);
       }
     },
 
@@ -139,7 +139,7 @@ function signalGroup(pgid: number, name: NodeJS.Signals): void {
 function groupAlive(pgid: number): boolean {
   return allPids().some((pid) => {
     const stat = readStat(pid);
-    return stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X';
+    return stat !== undefined && stat.pgrp === pgid && isLive(stat);
   });
 }
 
@@ -150,12 +150,5 @@ async function waitForExit(record: ServiceRecord, timeoutMs: number, exits: Read
     timer.abort();
     return exits.has(record.pid) || !isRunning(record.pid, record.startTime);
   }
-  const deadline = Date.now() + timeoutMs;
-  let delay = 1;
-  while (!exits.has(record.pid) && isRunning(record.pid, record.startTime)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(delay);
-    delay = Math.min(delay * 2, 10);
-  }
-  return true;
+  return waitUntil(() => exits.has(record.pid) || !isRunning(record.pid, record.startTime), timeoutMs);
 }

@@ -22,9 +22,14 @@ export function readStat(pid: number): ProcStat | undefined {
   return { pid, state: fields[0] ?? '?', ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: Number(fields[19]) };
 }
 
+/** Neither a zombie nor dead. */
+export function isLive(stat: ProcStat): boolean {
+  return stat.state !== 'Z' && stat.state !== 'X';
+}
+
 export function isRunning(pid: number, startTime?: number): boolean {
   const stat = readStat(pid);
-  if (!stat || stat.state === 'Z' || stat.state === 'X') return false;
+  if (!stat || !isLive(stat)) return false;
   return startTime === undefined || stat.startTime === startTime;
 }
 

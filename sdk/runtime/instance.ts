@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import type { ExecResult, RunningEnv, ServiceAddress } from '../../dsl/running.ts';
 import { InstanceError, RollbackError } from '../errors.ts';
 import { capture } from '../drivers/command.ts';
+import { waitUntil } from '../drivers/poll.ts';
 import { childrenOf, isRunning } from '../drivers/procfs.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import type { Plan, PlannedService } from '../plan/types.ts';
@@ -145,10 +145,7 @@ async function askOwnerToStop(owner: Owner): Promise<void> {
   } catch {
     return;
   }
-  for (let delay = 2, waited = 0; isRunning(owner.pid!, owner.startTime ?? undefined) && waited < OWNER_STOP_TIMEOUT_MS; waited += delay) {
-    await sleep(delay);
-    delay = Math.min(delay * 2, 50);
-  }
+  await waitUntil(() => !isRunning(owner.pid!, owner.startTime ?? undefined), OWNER_STOP_TIMEOUT_MS, 50);
 }
 
 /** How long `down` waits for another process that owns the instance to finish tearing it down. */

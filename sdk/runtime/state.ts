@@ -1,7 +1,6 @@
 // The state dir: one folder per instance (journal, owner, hosts file, logs), claimed atomically.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InstanceError } from '../errors.ts';
 import { instanceKey } from '../plan/names.ts';
 import { isRunning, readStat } from '../drivers/procfs.ts';
@@ -87,17 +86,42 @@ export function claimInstance(stateDir: string, owner: Owner): string {
   }
 }
 
+// Folders being torn down live in reaping/ as KEY.PID.TIME: PID is the reaper (0: nobody, gc's to finish).
+
+/** `<env>.<instance>` of an instance folder, in instances/ or in reaping/. */
+function keyOf(dir: string): string {
+  return basename(dir).split('.').slice(0, 2).join('.');
+}
+
+function reapingPath(stateDir: string, dir: string, reaper: number): string {
+  return join(stateDir, 'reaping', `${keyOf(dir)}.${reaper}.${Date.now()}${Math.random().toString(36).slice(2, 6)}`);
+}
+
 /** Moves an instance folder aside for teardown; only one caller wins, the others get undefined. */
 export function takeOver(stateDir: string, dir: string): string | undefined {
   ensureStateDir(stateDir);
-  const key = basename(dir).split('.').slice(0, 2).join('.');
-  const target = join(stateDir, 'reaping', `${key}.${process.pid}.${Date.now()}${Math.random().toString(36).slice(2, 6)}`);
+  const target = reapingPath(stateDir, dir, process.pid);
   try {
     renameSync(dir, target);
     return target;
   } catch {
     return undefined;
   }
+}
+
+/** A teardown that hit errors hands its folder to the next gc, whoever runs it. */
+export function parkForGc(dir: string): void {
+  try {
+    renameSync(dir, reapingPath(dirname(dirname(dir)), dir, 0));
+  } catch {
+    // left where it is; gc still finds it once its owner is gone
+  }
+}
+
+/** Whether the process that moved a folder into reaping/ is still at work on it. */
+export function reaperAlive(dir: string): boolean {
+  const pid = Number(basename(dir).split('.').at(-2));
+  return Number.isInteger(pid) && pid > 0 && isRunning(pid);
 }
 
 export interface InstanceEntry {
@@ -133,8 +157,4 @@ export function staleClaims(stateDir: string, olderThanMs = 60_000): string[] {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-export function exists(path: string): boolean {
-  return existsSync(path);
 }

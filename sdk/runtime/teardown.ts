@@ -1,13 +1,11 @@
-import { renameSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { isRunning } from '../drivers/procfs.ts';
+import { dirname, join } from 'node:path';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import { hostInterface, NETNS_PREFIX } from '../plan/names.ts';
 import type { Emit } from './events.ts';
 import { undo } from './executor.ts';
 import { createHandlers } from './handlers.ts';
 import { Journal, readJournal, replay } from './journal.ts';
-import { JOURNAL, listInstances, readOwner, removeDir, staleClaims, takeOver, ownerAlive } from './state.ts';
+import { JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, takeOver } from './state.ts';
 import { releaseSubnet } from './subnets.ts';
 
 export interface TeardownOptions {
@@ -95,21 +93,4 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
     report.errors.push(error);
   }
   return report;
-}
-
-/** Folders in reaping/ are named KEY.PID.TIME: the reaper that moved them there (0: nobody, gc's to finish). */
-function reaperAlive(dir: string): boolean {
-  const pid = Number(dir.split('.').at(-2));
-  return Number.isInteger(pid) && pid > 0 && isRunning(pid);
-}
-
-/** A teardown that hit errors hands its folder to the next gc, whoever runs it. */
-function parkForGc(dir: string): void {
-  const stateDir = dirname(dirname(dir));
-  const key = basename(dir).split('.').slice(0, 2).join('.');
-  try {
-    renameSync(dir, join(stateDir, 'reaping', `${key}.0.${Date.now()}`));
-  } catch {
-    // left where it is; gc still finds it once its owner is gone
-  }
 }
