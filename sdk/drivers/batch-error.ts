@@ -7,6 +7,8 @@ export class BatchError extends Error {
   constructor(
     readonly failures: ReadonlyMap<number, unknown>,
     readonly tried: number,
+    /** What the items that succeeded returned (a started service's record), by index. */
+    readonly results: readonly unknown[] = [],
   ) {
     const first = [...failures.values()][0];
     super(first instanceof Error ? first.message : String(first));

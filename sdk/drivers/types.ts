@@ -39,8 +39,14 @@ export interface StartOptions {
   readonly onExit?: (exit: ServiceExit) => void;
 }
 
+export interface ServiceStart {
+  readonly service: ServiceArgs;
+  readonly options: StartOptions;
+}
+
 export interface ProcessDriver {
-  start(service: ServiceArgs, options: StartOptions): Promise<ServiceRecord>;
+  /** Starts services together; a BatchError says which failed. Records are in the order given. */
+  start(services: readonly ServiceStart[]): Promise<ServiceRecord[]>;
   /** SIGTERM, then SIGKILL after `stopTimeout`; every process the service forked dies with it. */
   stop(service: ServiceArgs, record: ServiceRecord | undefined): Promise<void>;
   /** undefined while running; how it ended otherwise. */

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, type EnvSpec } from '../../dsl/spec.ts';
 import { hostInterface, hubNetns, hubPort, userNetns } from './names.ts';
-import { SERVICE_INIT_SCRIPT } from './service-init.ts';
 import { addressIn, formatCidr, type Cidr } from './subnet.ts';
 import type { PlannedService, Plan, Step } from './types.ts';
 
@@ -63,11 +62,6 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand }: Pl
   const hostsFile = join(instanceDir, 'hosts');
   const hosts = { path: hostsFile, content: hostsFileContent(services) };
   steps.push({ id: 'file.write:hosts', kind: 'file.write', args: hosts, after: [], undo: { kind: 'file.remove', args: hosts }, loc: spec.loc });
-  const initScript = join(instanceDir, 'service-init.sh');
-  const init = { path: initScript, content: SERVICE_INIT_SCRIPT };
-  if (spec.services.length) {
-    steps.push({ id: 'file.write:init', kind: 'file.write', args: init, after: [], undo: { kind: 'file.remove', args: init }, loc: spec.loc });
-  }
 
   const readyTimeout = spec.options.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS;
   const stopTimeout = spec.options.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS;
@@ -83,13 +77,12 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand }: Pl
       env: { ...s.env, ...(s.port === undefined ? {} : { PORT: String(s.port) }), WARREN_SERVICE: s.name, WARREN_ENV: env, WARREN_INSTANCE: instance },
       hostname: s.name,
       hostsFile,
-      initScript,
       logFile,
       address: planned.address,
       ...(s.port === undefined ? {} : { port: s.port }),
       stopTimeout,
     };
-    const after = [`netns.create:${s.namespace}`, 'file.write:hosts', 'file.write:init', 'hostlink.create', ...s.dependsOn.map((d) => `service.ready:${d}`)];
+    const after = [`netns.create:${s.namespace}`, 'file.write:hosts', 'hostlink.create', ...s.dependsOn.map((d) => `service.ready:${d}`)];
     if (ns?.veth) after.push(`veth.create:${s.namespace}`);
     steps.push({ id: `service.start:${s.name}`, kind: 'service.start', args, after, undo: { kind: 'service.stop', args }, loc: s.loc });
     steps.push({

@@ -27,8 +27,6 @@ export interface ServiceArgs {
   readonly env: Readonly<Record<string, string>>;
   readonly hostname: string;
   readonly hostsFile: string;
-  /** The init script (see plan/service-init.ts) that becomes PID 1 of the service's PID namespace. */
-  readonly initScript: string;
   readonly logFile: string;
   readonly address: string | null;
   readonly port?: number;

@@ -82,7 +82,8 @@ export async function undo(steps: readonly Step[], { handlers, journal, emit, re
     stopOnFailure: false,
     beforeRun: (groups) => {
       const ids = groups.flat().filter((n) => n.step.undo !== null).map((n) => n.id);
-      if (ids.length) journal.append({ t: 'undo', ids });
+      // Not fsync'd: replay needs only `undone` records, and an undo repeated after a crash is harmless.
+      if (ids.length) journal.write({ t: 'undo', ids });
     },
     run: async (group) => {
       const actions = group.map((n) => n.step.undo).filter((u): u is UndoAction => u !== null);

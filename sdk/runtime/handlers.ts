@@ -39,13 +39,18 @@ export function createHandlers({ drivers, emit, signal, services }: HandlerConte
     'hostlink.delete': whole((items) => net.deleteHostLinks(items.map((i) => i.args))),
     'file.write': each(async ({ args }) => files.write(args.path, args.content)),
     'file.remove': each(async ({ args }) => files.remove(args.path)),
-    'service.start': each(async ({ args }) => {
-      const record = await processes.start(args, {
-        onOutput: (line) => emit({ kind: 'service.output', ...line }),
-        onExit: (exit) => emit({ kind: 'service.exit', service: args.service, ...exit }),
-      });
-      services.set(args.service, record);
-      return record;
+    'service.start': whole(async (items) => {
+      const records = await processes.start(
+        items.map(({ args }) => ({
+          service: args,
+          options: {
+            onOutput: (line) => emit({ kind: 'service.output', ...line }),
+            onExit: (exit) => emit({ kind: 'service.exit', service: args.service, ...exit }),
+          },
+        })),
+      );
+      records.forEach((record, i) => services.set(items[i]!.args.service, record));
+      return records;
     }),
     'service.stop': each(async ({ args, result }) => {
       await processes.stop(args, (result as ServiceRecord | undefined) ?? services.get(args.service));
@@ -72,19 +77,19 @@ export function createHandlers({ drivers, emit, signal, services }: HandlerConte
  * One driver call for the whole batch. A BatchError says which items failed and which were
  * never tried, so only the failing step is blamed; any other error fails the batch as one.
  */
-function whole<K extends StepKind>(work: (items: readonly HandlerItem<K>[]) => Promise<void>): Handler<K> {
+function whole<K extends StepKind>(work: (items: readonly HandlerItem<K>[]) => Promise<readonly unknown[] | void>): Handler<K> {
   return {
     batch: true,
     async apply(items) {
       try {
-        await work(items);
-        return items.map(() => ({ ok: true }) as const);
+        const results = await work(items);
+        return items.map((_, i): Outcome => (results?.[i] === undefined ? { ok: true } : { ok: true, result: results[i] }));
       } catch (error) {
         if (!(error instanceof BatchError)) return items.map(() => ({ ok: false, error }) as const);
         const blamed = [...error.failures.keys()].map((i) => items[i]?.id).join(', ');
         return items.map((_, i): Outcome => {
           if (error.failures.has(i)) return { ok: false, error: error.failures.get(i) };
-          if (i < error.tried) return { ok: true };
+          if (i < error.tried) return error.results[i] === undefined ? { ok: true } : { ok: true, result: error.results[i] };
           return { ok: false, error: new NotAttemptedError(`${blamed} failed in the same batch`) };
         });
       }

@@ -5,7 +5,7 @@ import type { ExecResult, RunningEnv, ServiceAddress } from '../../dsl/running.t
 import { InstanceError, RollbackError } from '../errors.ts';
 import { capture } from '../drivers/command.ts';
 import { waitUntil } from '../drivers/poll.ts';
-import { childrenOf, isRunning } from '../drivers/procfs.ts';
+import { isRunning } from '../drivers/procfs.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import type { Plan, PlannedService } from '../plan/types.ts';
 import type { Emit } from './events.ts';
@@ -132,7 +132,8 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   #initPid(service: string): number {
     this.#service(service);
     const record = this.#ctx.services.get(service);
-    const init = record && isRunning(record.pid, record.startTime) ? childrenOf(record.pid)[0] : undefined;
+    // A service's record is its namespace's init (see drivers/launcher/launch.c).
+    const init = record && isRunning(record.pid, record.startTime) ? record.pid : undefined;
     if (!init) throw new InstanceError('INSTANCE_NOT_FOUND', `service '${service}' is not running`);
     return init;
   }

@@ -11,6 +11,8 @@ command -v mount >/dev/null || need+=(mount)
 command -v hostname >/dev/null || need+=(hostname)
 command -v ps >/dev/null || need+=(procps)
 command -v nft >/dev/null || need+=(nftables)
+# The service launcher (sdk/drivers/launcher/launch.c) is compiled on this machine.
+command -v cc >/dev/null && [ -e /usr/include/stdio.h ] || need+=(gcc libc6-dev)
 
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
@@ -25,3 +27,5 @@ fi
 
 node -e 'const [major] = process.versions.node.split(".").map(Number); if (major < 20) { console.error(`warren needs Node 20 or newer, this is ${process.version}`); process.exit(1); }'
 npm ci --no-fund --no-audit --loglevel=error
+# Compile the service launcher now rather than at the first `up`.
+node --import tsx --input-type=module -e "await (await import('./sdk/drivers/launcher.ts')).launcherPath()"

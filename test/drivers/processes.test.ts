@@ -7,11 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createNetDriver } from '../../sdk/drivers/net.ts';
 import { createProcessDriver } from '../../sdk/drivers/processes.ts';
-import type { ServiceExit, ServiceRecord } from '../../sdk/drivers/types.ts';
-import { SERVICE_INIT_SCRIPT } from '../../sdk/plan/service-init.ts';
+import type { ProcessDriver, ServiceExit, ServiceRecord, StartOptions } from '../../sdk/drivers/types.ts';
 import type { ServiceArgs } from '../../sdk/plan/types.ts';
 import { instanceName } from '../helpers/env.ts';
-import { alive, cmdlineOf, descendants, FIXTURES, forceCleanup, procState, removeDir, spawnArgv, waitFor } from '../fixtures/support.ts';
+import { alive, cmdlineOf, descendants, FIXTURES, forceCleanup, ppidOf, procState, removeDir, spawnArgv, waitFor } from '../fixtures/support.ts';
 
 const ENV = 'drvproc';
 const net = createNetDriver();
@@ -24,15 +23,13 @@ interface Sandbox {
   service(name: string, argv: readonly string[], extra?: Partial<ServiceArgs>): ServiceArgs;
 }
 
-/** A namespace and a folder (hosts file, init script, logs) for services; always cleaned up. */
+/** A namespace and a folder (hosts file, logs) for services; always cleaned up. */
 async function withSandbox(body: (box: Sandbox) => Promise<void>): Promise<void> {
   const instance = instanceName('pr');
   const netns = `wr.${ENV}.${instance}.svc`;
   const dir = mkdtempSync(join(tmpdir(), 'warren-proc-'));
   const hostsFile = join(dir, 'hosts');
-  const initScript = join(dir, 'service-init.sh');
   writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n10.99.0.2\tpeer-of-the-test\n');
-  writeFileSync(initScript, SERVICE_INIT_SCRIPT);
   const box: Sandbox = {
     instance,
     netns,
@@ -45,7 +42,6 @@ async function withSandbox(body: (box: Sandbox) => Promise<void>): Promise<void>
       env: { WARREN_SERVICE: name },
       hostname: name,
       hostsFile,
-      initScript,
       logFile: join(dir, 'logs', `${name}.log`),
       address: null,
       stopTimeout: 1000,
@@ -61,13 +57,18 @@ async function withSandbox(body: (box: Sandbox) => Promise<void>): Promise<void>
   }
 }
 
+/** Starts one service (a batch of one). */
+async function startOne(processes: ProcessDriver, service: ServiceArgs, options: StartOptions = {}): Promise<ServiceRecord> {
+  const [record] = await processes.start([{ service, options }]);
+  return record!;
+}
+
 const nsOf = (pid: number, kind: string) => readlinkSync(`/proc/${pid}/ns/${kind}`);
 
-/** The service's init (PID 1 of its PID namespace): the child of the process the driver spawned. */
+/** The service's init (PID 1 of its PID namespace) is what the record names. */
 async function initOf(record: ServiceRecord): Promise<number> {
-  let init: number | undefined;
-  assert.ok(await waitFor(() => (init = descendants(record.pid).find((p) => p !== record.pid && nsOf(p, 'pid') !== nsOf(process.pid, 'pid'))) !== undefined, 5000));
-  return init!;
+  assert.is.not(nsOf(record.pid, 'pid'), nsOf(process.pid, 'pid'), 'the record is in a PID namespace of its own');
+  return record.pid;
 }
 
 test('start runs the service in its netns, with its own PID, mount and UTS namespaces, hostname and /etc/hosts', async () => {
@@ -75,7 +76,7 @@ test('start runs the service in its netns, with its own PID, mount and UTS names
     const processes = createProcessDriver();
     const args = box.service('alpha', ['sh', '-c', 'echo alpha-started; echo to-stderr >&2; exec sleep 1000']);
     const lines: string[] = [];
-    const record = await processes.start(args, { onOutput: (l) => lines.push(`${l.stream}:${l.line}`) });
+    const record = await startOne(processes, args, { onOutput: (l) => lines.push(`${l.stream}:${l.line}`) });
     try {
       assert.ok(alive(record.pid));
       assert.ok(processes.isAlive(record));
@@ -92,7 +93,7 @@ test('start runs the service in its netns, with its own PID, mount and UTS names
       assert.match(inside('cat', '/etc/hosts'), 'peer-of-the-test', 'the instance hosts file is its /etc/hosts');
       assert.not.match(readFileSync('/etc/hosts', 'utf8'), 'peer-of-the-test', "the host's /etc/hosts is untouched");
       const ps = inside('ps', '-e', '-o', 'pid=,comm=').trim().split('\n').map((l) => l.trim().split(/\s+/));
-      assert.ok(ps.some(([pid, comm]) => pid === '1' && comm === 'sh'), `pid 1 is the init: ${JSON.stringify(ps)}`);
+      assert.ok(ps.some(([pid, comm]) => pid === '1' && comm?.startsWith('warren-launch')), `pid 1 is the launcher's init: ${JSON.stringify(ps)}`);
       assert.ok(ps.some(([, comm]) => comm === 'sleep'));
       assert.ok(ps.length <= 3, `only its own tree: ${JSON.stringify(ps)}`);
 
@@ -108,10 +109,10 @@ test('stop kills the service and every child it forked', async () => {
     const processes = createProcessDriver();
     const args = box.service('forker', ['sh', '-c', 'sleep 1000 & sleep 1000 & (sleep 1000 &) ; echo forked; wait']);
     let exit: ServiceExit | undefined;
-    const record = await processes.start(args, { onExit: (e) => (exit = e) });
+    const record = await startOne(processes, args, { onExit: (e) => (exit = e) });
     let tree: number[] = [];
     try {
-      assert.ok(await waitFor(() => (tree = descendants(record.pid)).length >= 6, 5000), `unshare, init, sh, 3 sleeps: ${tree}`);
+      assert.ok(await waitFor(() => (tree = descendants(record.pid)).length >= 5, 5000), `init, sh, 3 sleeps: ${tree}`);
       await processes.stop(args, record);
       assert.equal(tree.filter(alive), [], 'every process of the tree is dead when stop resolves');
       assert.not.ok(processes.isAlive(record));
@@ -130,7 +131,7 @@ test('stop escalates to SIGKILL for a service that ignores SIGTERM, daemons incl
   await withSandbox(async (box) => {
     const processes = createProcessDriver();
     const args = box.service('stubborn', ['sh', join(FIXTURES, 'services', 'daemon.sh')], { stopTimeout: 500 });
-    const record = await processes.start(args, {});
+    const record = await startOne(processes, args, {});
     let tree: number[] = [];
     try {
       const init = await initOf(record);
@@ -164,7 +165,7 @@ test('stop resolves only once every process of a SIGTERM-ignoring service is gon
     await withSandbox(async (box) => {
       const processes = createProcessDriver();
       const args = box.service('stubborn', ['sh', join(FIXTURES, 'services', 'daemon.sh')], { stopTimeout: 300 });
-      const record = await processes.start(args, {});
+      const record = await startOne(processes, args, {});
       const init = await initOf(record);
       const pidNs = nsOf(init, 'pid');
       const inNs = () => descendants(1).filter((p) => { try { return nsOf(p, 'pid') === pidNs; } catch { return false; } });
@@ -181,7 +182,7 @@ test('an exit is reported with its code', async () => {
     const processes = createProcessDriver();
     const args = box.service('quitter', ['sh', '-c', 'echo bye; exit 5']);
     let exit: ServiceExit | undefined;
-    const record = await processes.start(args, { onExit: (e) => (exit = e) });
+    const record = await startOne(processes, args, { onExit: (e) => (exit = e) });
     assert.ok(await waitFor(() => exit !== undefined, 5000), 'onExit called');
     assert.is(exit!.exitCode, 5);
     assert.is(processes.exitOf(record)?.exitCode, 5);
@@ -198,12 +199,123 @@ test('a service dies when the process that started it is SIGKILLed', async () =>
     try {
       await parent.waitForOutput(/STARTED/, 30_000);
       const record = JSON.parse(/STARTED (.*)/.exec(parent.stdout())![1]!) as ServiceRecord;
-      assert.ok(await waitFor(() => (tree = descendants(record.pid)).length >= 4, 5000), `unshare, init, sh, sleep: ${tree}`);
+      assert.ok(await waitFor(() => (tree = descendants(record.pid)).length >= 3, 5000), `init, sh, sleep: ${tree}`);
       parent.child.kill('SIGKILL');
       await parent.exited(10_000);
       assert.ok(await waitFor(() => tree.every((pid) => !alive(pid)), 3000, 10), `every process died with its parent; alive: ${tree.filter(alive)}`);
     } finally {
       parent.child.kill('SIGKILL');
+      for (const pid of tree) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
+
+test('a batch starts through one launcher: each service with its own hostname, output and record, in order', async () => {
+  await withSandbox(async (box) => {
+    const processes = createProcessDriver();
+    const names = ['one', 'two', 'three'];
+    const lines: string[] = [];
+    const services = names.map((name) => box.service(name, ['sh', '-c', 'echo "$(hostname) $WARREN_SERVICE"; exec sleep 1000']));
+    const records = await processes.start(services.map((service) => ({ service, options: { onOutput: (l) => lines.push(`${l.service}:${l.line}`) } })));
+    try {
+      assert.is(records.length, 3);
+      assert.is(new Set(records.map((r) => ppidOf(r.pid))).size, 1, 'one launcher is the parent of every init');
+      assert.ok(await waitFor(() => lines.length === 3, 5000), `output: ${lines}`);
+      assert.equal(lines.sort(), ['one:one one', 'three:three three', 'two:two two']);
+      for (const [i, name] of names.entries()) {
+        const init = await initOf(records[i]!);
+        assert.is(execFileSync('nsenter', [`--target=${init}`, '--uts', 'hostname'], { encoding: 'utf8' }).trim(), name, `record ${i} is ${name}`);
+      }
+    } finally {
+      for (const [i, service] of services.entries()) await processes.stop(service, records[i]);
+    }
+  });
+});
+
+test('the command runs in its cwd; a missing command exits 127 and says why in its log', async () => {
+  await withSandbox(async (box) => {
+    const processes = createProcessDriver();
+    const exits: Record<string, ServiceExit> = {};
+    const pwd = box.service('pwd', ['pwd'], { cwd: '/usr/share' });
+    const missing = box.service('missing', ['no-such-command-here']);
+    const records = await processes.start([pwd, missing].map((service) => ({ service, options: { onExit: (e) => (exits[service.service] = e) } })));
+    assert.ok(await waitFor(() => Object.keys(exits).length === 2, 5000), 'both ended');
+    assert.is(exits['pwd']!.exitCode, 0);
+    assert.is(exits['missing']!.exitCode, 127);
+    assert.ok(await waitFor(() => readFileSync(pwd.logFile, 'utf8') === '/usr/share\n', 2000), readFileSync(pwd.logFile, 'utf8'));
+    assert.ok(await waitFor(() => readFileSync(missing.logFile, 'utf8').includes('cannot run no-such-command-here'), 2000), readFileSync(missing.logFile, 'utf8'));
+    for (const [i, service] of [pwd, missing].entries()) await processes.stop(service, records[i]);
+  });
+});
+
+test('a service whose namespace is gone exits 125 with the reason in its log, and nothing is left', async () => {
+  await withSandbox(async (box) => {
+    const processes = createProcessDriver();
+    let exit: ServiceExit | undefined;
+    const service = box.service('lost', ['sleep', '1000'], { netns: `${box.netns}-gone` });
+    const record = await startOne(processes, service, { onExit: (e) => (exit = e) });
+    assert.ok(await waitFor(() => exit !== undefined, 5000));
+    assert.is(exit!.exitCode, 125);
+    assert.ok(await waitFor(() => readFileSync(service.logFile, 'utf8').includes(`/run/netns/${box.netns}-gone`), 2000), readFileSync(service.logFile, 'utf8'));
+    assert.not.ok(processes.isAlive(record));
+  });
+});
+
+test('a stop reaches the command exactly once: the init forwards it', async () => {
+  await withSandbox(async (box) => {
+    const processes = createProcessDriver();
+    const service = box.service('counter', ['sh', '-c', 'trap "echo got-term" TERM; echo ready; while :; do sleep 0.05; done'], { stopTimeout: 500 });
+    const record = await startOne(processes, service);
+    assert.ok(await waitFor(() => readFileSync(service.logFile, 'utf8').includes('ready'), 5000));
+    await processes.stop(service, record);
+    assert.ok(await waitFor(() => readFileSync(service.logFile, 'utf8').includes('got-term'), 2000), readFileSync(service.logFile, 'utf8'));
+    assert.is(readFileSync(service.logFile, 'utf8').match(/got-term/g)?.length, 1, 'one SIGTERM, not one from the group and one from the init');
+  });
+});
+
+test('a stop sent the moment a batch has started is not lost while the services are still starting', async () => {
+  await withSandbox(async (box) => {
+    const processes = createProcessDriver();
+    for (let round = 0; round < 5; round++) {
+      const services = ['r1', 'r2', 'r3', 'r4'].map((name) => box.service(`${name}-${round}`, ['sleep', '1000'], { stopTimeout: 10_000 }));
+      const records = await processes.start(services.map((service) => ({ service, options: {} })));
+      const started = Date.now();
+      await Promise.all(services.map((service, i) => processes.stop(service, records[i])));
+      assert.ok(Date.now() - started < 5000, `round ${round}: stopped by SIGTERM, not by the SIGKILL after stopTimeout (${Date.now() - started} ms)`);
+    }
+  });
+});
+
+test('stop without a record (as gc, from another process) finds the service by its environment', async () => {
+  await withSandbox(async (box) => {
+    const env = { WARREN_ENV: ENV, WARREN_INSTANCE: box.instance, WARREN_SERVICE: 'found' };
+    const service = box.service('found', ['sh', '-c', 'sleep 1000 & wait'], { env });
+    const record = await startOne(createProcessDriver(), service);
+    let tree: number[] = [];
+    try {
+      assert.ok(await waitFor(() => (tree = descendants(record.pid)).length >= 3, 5000), `init, sh, sleep: ${tree}`);
+      await createProcessDriver().stop(service, undefined);
+      assert.equal(tree.filter(alive), [], 'every process is gone');
+    } finally {
+      for (const pid of tree) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
+
+test('SIGKILL of the launcher kills its services, and their ends are reported', async () => {
+  await withSandbox(async (box) => {
+    const processes = createProcessDriver();
+    const exits: ServiceExit[] = [];
+    const services = ['k1', 'k2'].map((name) => box.service(name, ['sh', '-c', 'sleep 1000 & wait']));
+    const records = await processes.start(services.map((service) => ({ service, options: { onExit: (e) => exits.push(e) } })));
+    let tree: number[] = [];
+    try {
+      assert.ok(await waitFor(() => (tree = records.flatMap((r) => descendants(r.pid))).length >= 6, 5000), `trees: ${tree}`);
+      process.kill(ppidOf(records[0]!.pid)!, 'SIGKILL');
+      assert.ok(await waitFor(() => tree.every((pid) => !alive(pid)), 3000, 5), `alive: ${tree.filter(alive)}`);
+      assert.ok(await waitFor(() => exits.length === 2, 6000), `exits: ${JSON.stringify(exits)}`);
+      assert.ok(records.every((r) => !processes.isAlive(r)));
+    } finally {
       for (const pid of tree) if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
   });

@@ -102,11 +102,22 @@ export function createFakeDrivers(): FakeDrivers {
       },
     },
     processes: {
-      async start(service) {
-        await call('service.start', service.service);
-        const pid = nextPid++;
-        kernel.processes.set(pid, service.service);
-        return { pid, startTime: 1 };
+      // Like the launcher: one call for the batch; a failure names its item and keeps the others' records.
+      async start(requests) {
+        const records: ServiceRecord[] = [];
+        const failures = new Map<number, unknown>();
+        for (const [i, { service }] of requests.entries()) {
+          try {
+            await call('service.start', service.service);
+            const pid = nextPid++;
+            kernel.processes.set(pid, service.service);
+            records[i] = { pid, startTime: 1 };
+          } catch (error) {
+            failures.set(i, error);
+          }
+        }
+        if (failures.size) throw new BatchError(failures, requests.length, records);
+        return records;
       },
       async stop(service, record: ServiceRecord | undefined) {
         await call('service.stop', service.service);

@@ -18,7 +18,7 @@ export async function snapshotSystem(): Promise<SystemSnapshot> {
   };
 }
 
-/** Processes that only warren's services would run: our init script, nsenter, unshare --pid. */
+/** Processes that only warren's services would run: the launcher (its leaders and inits), nsenter, unshare --pid. */
 export function namespaceProcesses(): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
@@ -32,7 +32,7 @@ export function namespaceProcesses(): string[] {
       continue;
     }
     if (state === 'Z' || state === 'X') continue;
-    if (/service-init\.sh|^nsenter |^unshare --pid/.test(cmdline)) found.push(`${pid} ${cmdline}`);
+    if (/warren-launch|^nsenter |^unshare --pid/.test(cmdline)) found.push(`${pid} ${cmdline}`);
   }
   return found;
 }

@@ -78,7 +78,7 @@ test('each service sees only its own processes, its own hostname and an /etc/hos
       });
       const init = rows.find((r) => r.pid === 1);
       assert.ok(init, `pid 1 in ${service}: ${ps.stdout}`);
-      assert.match(init!.args, /service-init\.sh/, `pid 1 of ${service} is the init`);
+      assert.match(init!.comm, /^warren-launch/, `pid 1 of ${service} is the launcher's init`);
       // Its own tree only: the init, the service (one node process, whose pid it reports itself) and ps.
       const nodes = rows.filter((r) => r.comm === 'node');
       assert.is(nodes.length, 1, `${service} sees exactly one node process, its own:\n${ps.stdout}`);

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { BatchError } from '../../sdk/drivers/batch-error.ts';
 import { createLinuxDrivers } from '../../sdk/drivers/linux.ts';
-import type { Drivers } from '../../sdk/drivers/types.ts';
+import type { Drivers, ServiceRecord } from '../../sdk/drivers/types.ts';
 
 export interface FaultPlan {
   /** The plan step whose forward operation fails, e.g. `veth.create:order`. */
@@ -35,7 +35,7 @@ export interface FaultyDrivers extends Drivers {
 }
 
 const lastSegment = (netns: string) => netns.split('.').at(-1)!;
-const fileStep = (path: string) => (basename(path) === 'hosts' ? 'file.write:hosts' : basename(path) === 'service-init.sh' ? 'file.write:init' : `file.write:${basename(path)}`);
+const fileStep = (path: string) => (basename(path) === 'hosts' ? 'file.write:hosts' : `file.write:${basename(path)}`);
 
 export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinuxDrivers()): FaultyDrivers {
   const ops: { name: string; steps: string[] }[] = [];
@@ -60,17 +60,18 @@ export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinux
     // Like the real drivers, a batch says which of its items failed (BatchError), so the runtime
     // can blame the one step; a call of one item just throws.
     const index = steps.indexOf(target);
-    const fail = () => {
+    const fail = (results: readonly unknown[] = []) => {
       if (items.length === 1) throw new InjectedFault(target);
-      throw new BatchError(new Map([[index, new InjectedFault(target)]]), items.length);
+      throw new BatchError(new Map([[index, new InjectedFault(target)]]), items.length, results);
     };
     if (when === 'after') {
-      await apply(items);
-      fail();
+      const results = await apply(items);
+      fail(Array.isArray(results) ? results : []);
     }
     const others = items.filter((item) => stepOf(item) !== target);
-    if (others.length) await apply(others);
-    fail();
+    // What the applied items returned (started services' records) goes back under their own index.
+    const results = others.length ? await apply(others) : [];
+    fail(Array.isArray(results) ? items.map((item) => (stepOf(item) === target ? undefined : results[others.indexOf(item)])) : []);
   }
 
   /** One undo driver call: items whose step is in failUndo are left in place and the call throws. */
@@ -107,11 +108,7 @@ export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinux
     },
     processes: {
       ...processes,
-      start: async (service, options) => {
-        let record: Awaited<ReturnType<typeof processes.start>> | undefined;
-        await forward('start', [service], (s) => `service.start:${s.service}`, async ([s]) => (record = await processes.start(s!, options)));
-        return record!;
-      },
+      start: async (requests) => (await forward('start', requests, (r) => `service.start:${r.service.service}`, (xs) => processes.start(xs))) as ServiceRecord[],
       stop: (service, record) => backward([service], (s) => `service.start:${s.service}`, async ([s]) => processes.stop(s!, record)),
     },
     probe: {

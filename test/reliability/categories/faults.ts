@@ -160,7 +160,7 @@ async function undoTrial(cat: Category, spec: EnvSpec, stateDir: string, k: stri
     check(unexpected.length === 0, `rollback skipped namespaces it could remove: ${unexpected.join(', ')}`);
     check(left.processes.length === 0, `processes survived the rollback: ${left.processes.join('; ')}`);
     const parked = stateEntries(stateDir);
-    check(parked.length === 1 && /^reaping\/.*\.0\.\d+$/.test(parked[0]!), `the instance folder should be parked for gc: ${parked.join(', ')}`);
+    check(parked.length === 1 && /^reaping\/.*\.0\.\d+[a-z0-9]*$/.test(parked[0]!), `the instance folder should be parked for gc: ${parked.join(', ')}`);
     // gc (real drivers) finishes the job.
     const report = await gc(stateDir, { drivers: createLinuxDrivers(), emit: () => undefined });
     check(report.errors.length === 0, `gc errors: ${report.errors.map(String).join('; ')}`);

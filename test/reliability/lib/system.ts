@@ -131,7 +131,8 @@ export function processesOf(scope: Scope): number[] {
   for (const pid of allPids()) {
     if (pid === process.pid || !alive(pid)) continue;
     const env = environOf(pid);
-    if (markers.some((m) => env.includes(m)) && env.includes('WARREN_SERVICE=')) found.add(pid);
+    // Services carry WARREN_SERVICE; their launcher, leaders and inits carry WARREN_LAUNCHER.
+    if (markers.some((m) => env.includes(m)) && (env.includes('WARREN_SERVICE=') || env.includes('WARREN_LAUNCHER='))) found.add(pid);
     else {
       const cmd = cmdlineOf(pid);
       if (dirs.some((d) => cmd.includes(`${d}/instances/`) || cmd.includes(`${d}/reaping/`))) found.add(pid);

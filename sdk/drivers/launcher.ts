@@ -1,0 +1,49 @@
+// The service launcher (launcher/launch.c), compiled once per source version with the system's C
+// compiler and cached beside the compiled recipes. `npm run setup` builds it ahead of time.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { capture } from './command.ts';
+
+const SOURCE = join('sdk', 'drivers', 'launcher', 'launch.c');
+const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror'];
+
+/** The package root: found by walking up, so it is the same from the sources and from the bundle in sdk/dist. */
+function packageRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, SOURCE))) return dir;
+  }
+  throw new Error(`warren: ${SOURCE} not found above ${fileURLToPath(import.meta.url)}`);
+}
+
+let built: Promise<string> | undefined;
+
+/** The launcher's path, compiling it first if this source version has no binary yet. */
+export function launcherPath(): Promise<string> {
+  built ??= build().catch((error: unknown) => {
+    built = undefined;
+    throw error;
+  });
+  return built;
+}
+
+async function build(): Promise<string> {
+  const root = packageRoot();
+  const source = join(root, SOURCE);
+  const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
+  const cacheDir = existsSync(join(root, 'node_modules')) ? join(root, 'node_modules', '.cache', 'warren') : join(tmpdir(), `warren-cache-${process.getuid?.() ?? 0}`);
+  const binary = join(cacheDir, `warren-launch-${key}`);
+  if (existsSync(binary)) return binary;
+  mkdirSync(cacheDir, { recursive: true });
+  // Compiled aside and renamed: two processes building at once never run half a file.
+  const partial = `${binary}.${process.pid}.tmp`;
+  const result = await capture(['cc', ...CFLAGS, '-o', partial, source]).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
+  if (result.exitCode !== 0) {
+    rmSync(partial, { force: true });
+    throw new Error(`warren could not compile its service launcher (${source}) with cc: ${result.stderr.trim()}\nnpm run setup installs a C compiler (Debian: apt-get install gcc libc6-dev).`);
+  }
+  renameSync(partial, binary);
+  return binary;
+}
