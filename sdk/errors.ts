@@ -19,6 +19,15 @@ export function formatIssue(issue: Issue): string {
   return `  ${formatLoc(issue.loc)}  ${issue.message}`;
 }
 
+/** Something warren needs from this machine is missing or broken; nothing was done. */
+export class SetupError extends WarrenError {
+  readonly code = 'SETUP_MISSING';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SetupError';
+  }
+}
+
 /** A system command that failed. */
 export class CommandError extends WarrenError {
   readonly code = 'COMMAND_FAILED';

@@ -1,10 +1,12 @@
 // The service launcher (launcher/launch.c), compiled once per source version with the system's C
-// compiler and cached beside the compiled recipes. `npm run setup` builds it ahead of time.
+// compiler and cached beside the compiled recipes (or in $WARREN_LAUNCHER_DIR). `npm run setup`
+// builds it ahead of time; `up` builds it before creating anything if it is missing.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SetupError } from '../errors.ts';
 import { capture } from './command.ts';
 
 const SOURCE = join('sdk', 'drivers', 'launcher', 'launch.c');
@@ -33,7 +35,7 @@ async function build(): Promise<string> {
   const root = packageRoot();
   const source = join(root, SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
-  const cacheDir = existsSync(join(root, 'node_modules')) ? join(root, 'node_modules', '.cache', 'warren') : join(tmpdir(), `warren-cache-${process.getuid?.() ?? 0}`);
+  const cacheDir = process.env.WARREN_LAUNCHER_DIR || (existsSync(join(root, 'node_modules')) ? join(root, 'node_modules', '.cache', 'warren') : join(tmpdir(), `warren-cache-${process.getuid?.() ?? 0}`));
   const binary = join(cacheDir, `warren-launch-${key}`);
   if (existsSync(binary)) return binary;
   mkdirSync(cacheDir, { recursive: true });
@@ -42,7 +44,7 @@ async function build(): Promise<string> {
   const result = await capture(['cc', ...CFLAGS, '-o', partial, source]).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
   if (result.exitCode !== 0) {
     rmSync(partial, { force: true });
-    throw new Error(`warren could not compile its service launcher (${source}) with cc: ${result.stderr.trim()}\nnpm run setup installs a C compiler (Debian: apt-get install gcc libc6-dev).`);
+    throw new SetupError(`could not compile the service launcher (${source}) with cc: ${result.stderr.trim() || `exit ${result.exitCode}`}\n\`npm run setup\` installs a C compiler (on Debian: apt-get install gcc libc6-dev); nothing was done.`);
   }
   renameSync(partial, binary);
   return binary;

@@ -23,6 +23,10 @@ export function createProcessDriver(): ProcessDriver {
   const tracker: ExitTracker = { exits, exited };
 
   return {
+    async prepare() {
+      await launcherPath();
+    },
+
     async start(requests) {
       const launcher = await launcherPath().catch((error: Error) => {
         throw notApplied(error);

@@ -45,6 +45,8 @@ export interface ServiceStart {
 }
 
 export interface ProcessDriver {
+  /** Readies what starting services needs (the launcher binary), before anything is created. */
+  prepare?(): Promise<void>;
   /** Starts services together; a BatchError says which failed. Records are in the order given. */
   start(services: readonly ServiceStart[]): Promise<ServiceRecord[]>;
   /** SIGTERM, then SIGKILL after `stopTimeout`; every process the service forked dies with it. */

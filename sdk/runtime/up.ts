@@ -50,6 +50,8 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   if (compileIssues.length) throw new SpecError(compileIssues);
 
   const drivers = options.drivers ?? createLinuxDrivers();
+  // Before anything exists: a machine without a C compiler fails here, not halfway through.
+  if (spec.services.length) await drivers.processes.prepare?.();
   const emit: Emit = (event: WarrenEvent) => options.onEvent?.(event);
   const stateDir = resolveStateDir(options.stateDir);
   if (options.detach) {

@@ -75,9 +75,9 @@ export async function faults(config: Config): Promise<Row> {
       { k: 'veth.create:order', j: ['hostlink.create'] },
       { k: 'service.start:order', j: ['file.write:hosts'] },
       { k: 'service.ready:order', j: ['netns.create:_hub'] },
-      { k: 'service.ready:payment', j: ['file.write:init', 'netns.create:payment'] },
+      { k: 'service.ready:payment', j: ['file.write:hosts', 'netns.create:payment'] },
       { k: 'service.ready:order', j: ['service.start:payment', 'netns.create:order', 'hostlink.create'] },
-      { k: 'file.write:init', j: ['netns.create:user', 'netns.create:payment', 'netns.create:order'] },
+      { k: 'file.write:hosts', j: ['netns.create:user', 'netns.create:payment', 'netns.create:order'] },
     ];
     for (const c of config.quick ? [undoCases[0]!, undoCases[6]!] : undoCases) await undoTrial(cat, checkout.spec, stateDir, c.k, c.j);
     if (!config.quick) {
