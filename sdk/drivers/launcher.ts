@@ -2,7 +2,7 @@
 // compiler and cached beside the compiled recipes (or in $WARREN_LAUNCHER_DIR). `npm run setup`
 // builds it ahead of time; `up` builds it before creating anything if it is missing.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,5 +47,9 @@ async function build(): Promise<string> {
     throw new SetupError(`could not compile the service launcher (${source}) with cc: ${result.stderr.trim() || `exit ${result.exitCode}`}\n\`npm run setup\` installs a C compiler (on Debian: apt-get install gcc libc6-dev); nothing was done.`);
   }
   renameSync(partial, binary);
+  // Builds of earlier versions of the source are of no further use.
+  for (const old of readdirSync(cacheDir)) {
+    if (old.startsWith('warren-launch-') && !old.includes('.') && join(cacheDir, old) !== binary) rmSync(join(cacheDir, old), { force: true });
+  }
   return binary;
 }

@@ -46,7 +46,9 @@ export function createProcessDriver(): ProcessDriver {
     async stop(service, given) {
       // A start that failed after launching left no record: find the service by its environment.
       const record = given ?? findByEnvironment(service);
-      if (!record || !isRunning(record.pid, record.startTime)) return;
+      if (!record || exits.has(record.pid)) return;
+      // One of ours whose end the launcher has not reported is running: no need to read /proc.
+      if (!exited.has(record.pid) && !isRunning(record.pid, record.startTime)) return;
       // The record is the namespace's init: it passes SIGTERM on to the command.
       signal(record.pid, 'SIGTERM');
       if (await waitForExit(record, service.stopTimeout, tracker)) return;

@@ -2,7 +2,7 @@
 // anything is created, on a machine that cannot compile it.
 import { accessSync, chmodSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { launcherPath } from '../../sdk/drivers/launcher.ts';
@@ -11,12 +11,31 @@ import { spawnArgv } from '../helpers/process.ts';
 import { FIXTURES, listNetns } from '../fixtures/support.ts';
 
 const TSX = import.meta.resolve('tsx');
+const LAUNCHER_MODULE = new URL('../../sdk/drivers/launcher.ts', import.meta.url).href;
 
 test('launcherPath builds an executable named by its source hash, once per process', async () => {
   const path = await launcherPath();
   accessSync(path, constants.X_OK);
   assert.match(basename(path), /^warren-launch-[0-9a-f]{16}$/);
   assert.is(await launcherPath(), path, 'the same binary the second time');
+});
+
+test('a fresh folder gets a build; builds of older sources there are removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-launcher-'));
+  try {
+    writeFileSync(join(dir, 'warren-launch-0123456789abcdef'), 'an old build');
+    const child = spawnArgv([process.execPath, '--import', TSX, '--input-type=module', '-e', `process.stdout.write(await (await import(${JSON.stringify(LAUNCHER_MODULE)})).launcherPath())`], {
+      env: { ...process.env, WARREN_LAUNCHER_DIR: dir },
+    });
+    const { code } = await child.exited(60_000);
+    assert.is(code, 0, child.stderr());
+    const built = child.stdout().trim();
+    assert.is(dirname(built), dir);
+    accessSync(built, constants.X_OK);
+    assert.equal(readdirSync(dir), [basename(built)], 'only the new build is left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('without a working C compiler, up fails with a SetupError before creating anything', async () => {

@@ -286,6 +286,22 @@ test('a stop sent the moment a batch has started is not lost while the services 
   });
 });
 
+test("a service's mount namespace holds no /run/netns mounts, so it keeps no other namespace alive", async () => {
+  await withSandbox(async (box) => {
+    const processes = createProcessDriver();
+    const service = box.service('mounts', ['sleep', '1000']);
+    const record = await startOne(processes, service);
+    try {
+      assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(`/run/netns/${box.netns} `), 'the host has the namespace mounted');
+      const mountPoints = readFileSync(`/proc/${record.pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => line.split(' ')[4]!);
+      assert.equal(mountPoints.filter((m) => m.startsWith('/run/netns')), [], 'no named namespace is pinned by the service');
+      assert.ok(mountPoints.includes('/etc/hosts') && mountPoints.includes('/proc'), `its own hosts file and /proc: ${mountPoints}`);
+    } finally {
+      await processes.stop(service, record);
+    }
+  });
+});
+
 test('stop without a record (as gc, from another process) finds the service by its environment', async () => {
   await withSandbox(async (box) => {
     const env = { WARREN_ENV: ENV, WARREN_INSTANCE: box.instance, WARREN_SERVICE: 'found' };

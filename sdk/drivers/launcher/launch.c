@@ -41,6 +41,7 @@ struct service {
   char *netns, *hostname, *hosts, *cwd;
   char **argv, **envp;
   int stdout_fd, stderr_fd;
+  int netns_fd, netns_errno; /* opened before /run/netns is detached */
   pid_t init;
 };
 
@@ -150,9 +151,9 @@ static void forward(int sig) {
 static int launcher_pidfd;
 
 /**
- * PID 1 of the service's new PID namespace (cloned so by the launcher): enters the network
- * namespace, makes its mount and UTS namespaces, runs the command and ends as it ends; the kernel
- * then kills everything left in the namespace.
+ * PID 1 of the service's new PID, mount and UTS namespaces (cloned so by the launcher): enters
+ * the network namespace, names itself, mounts the hosts file and its /proc, runs the command and
+ * ends as it ends; the kernel then kills everything left in the namespace.
  */
 static int run_init(void *arg) {
   struct service *s = arg;
@@ -165,13 +166,12 @@ static int run_init(void *arg) {
   if (dup2(s->stdout_fd, 1) < 0 || dup2(s->stderr_fd, 2) < 0) _exit(EXIT_LAUNCH);
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || dup2(null, 0) < 0) die("open /dev/null");
+  if (s->netns_fd < 0) {
+    errno = s->netns_errno;
+    die(s->netns);
+  }
+  if (setns(s->netns_fd, CLONE_NEWNET) < 0) die("setns");
   close_range(3, ~0U, 0);
-  int netns = open(s->netns, O_RDONLY | O_CLOEXEC);
-  if (netns < 0) die(s->netns);
-  if (setns(netns, CLONE_NEWNET) < 0) die("setns");
-  close(netns);
-  if (unshare(CLONE_NEWNS | CLONE_NEWUTS) < 0) die("unshare");
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
   if (sethostname(s->hostname, strlen(s->hostname)) < 0) die("sethostname");
   if (mount(s->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) die("bind /etc/hosts");
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount /proc");
@@ -227,9 +227,19 @@ int main(int argc, char **argv) {
   launcher_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
   if (launcher_pidfd < 0) die("pidfd_open");
   for (long i = 0; i < count; i++) {
+    services[i].netns_fd = open(services[i].netns, O_RDONLY | O_CLOEXEC);
+    services[i].netns_errno = errno;
+  }
+  // The services' mount namespaces are copies of this one: private (nothing propagates to the
+  // host), and without /run/netns, whose one mount per named namespace would make every copy cost
+  // O(namespaces) and keep every namespace of the machine alive for as long as the service runs.
+  if (unshare(CLONE_NEWNS) < 0) die("unshare");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
+  if (umount2("/run/netns", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) die("detach /run/netns");
+  for (long i = 0; i < count; i++) {
     services[i].stdout_fd = 3 + 2 * (int)i;
     services[i].stderr_fd = 4 + 2 * (int)i;
-    pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | SIGCHLD, &services[i]);
+    pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD, &services[i]);
     if (pid < 0) die("clone");
     setpgid(pid, pid);
     services[i].init = pid;
