@@ -3,9 +3,9 @@
 // builds it ahead of time; `up` builds it before creating anything if it is missing.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheDirFor } from '../cache-dir.ts';
 import { SetupError } from '../errors.ts';
 import { capture } from './command.ts';
 
@@ -35,7 +35,7 @@ async function build(): Promise<string> {
   const root = packageRoot();
   const source = join(root, SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
-  const cacheDir = process.env.WARREN_LAUNCHER_DIR || (existsSync(join(root, 'node_modules')) ? join(root, 'node_modules', '.cache', 'warren') : join(tmpdir(), `warren-cache-${process.getuid?.() ?? 0}`));
+  const cacheDir = process.env.WARREN_LAUNCHER_DIR || cacheDirFor(source);
   const binary = join(cacheDir, `warren-launch-${key}`);
   if (existsSync(binary)) return binary;
   mkdirSync(cacheDir, { recursive: true });

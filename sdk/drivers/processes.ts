@@ -146,10 +146,11 @@ async function launch(launcher: string, requests: readonly ServiceStart[], track
       // Only the launcher holds this pipe: it closes when the launcher ends, after its last line.
       async () => {
         // The launcher's death took its services along (parent-death signal); report them once gone.
-      const left = records.flatMap((record, i) => (record && !ended.has(i) ? [{ record, i }] : []));
-      await waitUntil(() => left.every(({ record }) => !isRunning(record.pid, record.startTime)), 5000);
-      for (const { i } of left) finish(i, { exitCode: null, signal: 'SIGKILL' });
-      if (started < requests.length) {
+        const left = records.flatMap((record, i) => (record && !ended.has(i) ? [{ record, i }] : []));
+        await waitUntil(() => left.every(({ record }) => !isRunning(record.pid, record.startTime)), 5000);
+        for (const { i } of left) finish(i, { exitCode: null, signal: 'SIGKILL' });
+        if (started < requests.length) {
+          if (!child.stderr!.closed) await new Promise((done) => child.stderr!.once('close', done));
           reject(new Error(`the service launcher ended after starting ${started} of ${requests.length} services: ${stderr.trim() || 'no message'}`));
         }
       },

@@ -1,10 +1,10 @@
 // esbuild compilation of recipes and TypeScript services, cached by the content of every input.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
+import { cacheDirFor } from '../cache-dir.ts';
 
 /**
  * `warren` imports resolve to the entry of the SDK that is running (the sources under tsx, the
@@ -124,13 +124,6 @@ function readManifest(path: string): Manifest | undefined {
 }
 
 /** node_modules/.cache/warren of the file's project, so bare imports in the output still resolve. */
-function cacheDirFor(path: string): string {
-  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules', '.cache', 'warren');
-  }
-  return join(tmpdir(), `warren-cache-${process.getuid?.() ?? 0}`);
-}
-
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
