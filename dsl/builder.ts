@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { callerLocation, withLoc } from './location.ts';
 import { started, tcp } from './ready.ts';
 import type { RunningEnv, UpOptions } from './running.ts';
+import type { Capability } from './capabilities.ts';
 import type { BuildNote, EnvOptions, EnvSpec, NamespaceSpec, ReadySpec, ServiceSpec } from './spec.ts';
 
 export interface ServiceOptions<Name extends string, Known extends string> {
@@ -14,9 +15,11 @@ export interface ServiceOptions<Name extends string, Known extends string> {
   readonly ready?: ReadySpec;
   /** Working directory, relative to the recipe file (default: the recipe's directory). */
   readonly cwd?: string;
+  /** Capabilities to add to the default set (Docker's), e.g. `['NET_ADMIN']`: each one widens what the service can do to the host. */
+  readonly capabilities?: readonly Capability[];
 }
 
-const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd']);
+const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd', 'capabilities']);
 const envOptionKeys = new Set(['readyTimeout', 'stopTimeout']);
 
 const brand = Symbol.for('warren.env-builder');
@@ -86,6 +89,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
       dependsOn: Array.isArray(opts.dependsOn) ? [...opts.dependsOn] : ((opts.dependsOn ?? []) as unknown as string[]),
       ready: opts.ready ?? (portNumber === undefined ? started() : tcp()),
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+      capabilities: Array.isArray(opts.capabilities) ? [...opts.capabilities] : ((opts.capabilities ?? []) as unknown as string[]),
       unknownOptions: [
         ...Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
         ...(given !== undefined && (typeof given !== 'object' || given === null) ? [`(options must be an object, got ${given === null ? 'null' : typeof given})`] : []),

@@ -3,6 +3,8 @@ export type { ServiceOptions } from './builder.ts';
 export { tcp, http, exec, started } from './ready.ts';
 export type { ProbeOptions } from './ready.ts';
 export { validate } from './validate.ts';
+export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.ts';
+export type { Capability } from './capabilities.ts';
 export { formatLoc } from './location.ts';
 export { nameProblem } from './names.ts';
 export type * from './spec.ts';

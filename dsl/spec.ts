@@ -33,6 +33,8 @@ export interface ServiceSpec {
   readonly dependsOn: readonly string[];
   readonly ready: ReadySpec;
   readonly cwd?: string;
+  /** Capabilities added to the default set, without the CAP_ prefix (`NET_ADMIN`). */
+  readonly capabilities: readonly string[];
   /** Option keys the builder did not recognise, reported by validation. */
   readonly unknownOptions: readonly string[];
   readonly loc?: Loc;

@@ -1,3 +1,4 @@
+import { capabilityNumber } from './capabilities.ts';
 import { nameProblem } from './names.ts';
 import type { EnvSpec, Issue, IssueCode, Loc, ServiceSpec } from './spec.ts';
 
@@ -56,6 +57,7 @@ export function validate(spec: EnvSpec): Issue[] {
       }
     }
     checkEnv(service.env, `${path}.env`, label, loc, add);
+    checkCapabilities(service.capabilities ?? [], `${path}.capabilities`, label, loc, add);
     checkReady(service, path, label, namespaces.get(service.namespace ?? '')?.veth ?? false, add);
   });
 
@@ -100,6 +102,19 @@ function checkCommand(command: unknown, path: string, label: string, loc: Loc | 
   const ok = parts.length > 0 && parts.every((part) => typeof part === 'string') && typeof parts[0] === 'string' && parts[0] !== '';
   if (!ok) add('invalid-command', path, `${label}: command must be a non-empty path or argv array of strings`, loc);
   else if (parts.some((part: string) => part.includes('\0'))) add('invalid-command', path, `${label}: command contains a NUL byte`, loc);
+}
+
+function checkCapabilities(capabilities: unknown, path: string, label: string, loc: Loc | undefined, add: Add): void {
+  if (!Array.isArray(capabilities)) {
+    add('invalid-option', path, `${label}: capabilities must be an array of capability names such as 'NET_ADMIN'`, loc);
+    return;
+  }
+  for (const cap of capabilities) {
+    if (typeof cap !== 'string' || capabilityNumber(cap) < 0) {
+      const hint = typeof cap === 'string' && cap.startsWith('CAP_') ? ` (write it without the CAP_ prefix: '${cap.slice(4)}')` : '';
+      add('invalid-option', path, `${label}: unknown capability ${describe(cap)}${hint}`, loc);
+    }
+  }
 }
 
 function checkEnv(env: unknown, path: string, label: string, loc: Loc | undefined, add: Add): void {

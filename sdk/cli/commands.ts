@@ -6,7 +6,7 @@ import { probeOnce } from '../drivers/probe.ts';
 import { AbortedError, formatIssue, SpecError, UpError } from '../errors.ts';
 import { plan } from '../plan/plan.ts';
 import { allocate, parseCidr, prefixFor } from '../plan/subnet.ts';
-import { claimedSubnets, subnetPool } from '../runtime/subnets.ts';
+import { claimedSubnets, registryDir, subnetPool } from '../runtime/subnets.ts';
 import type { ReadyArgs } from '../plan/types.ts';
 import { compileServices, resolveCommand } from '../recipe/command.ts';
 import { openInstance, type Instance } from '../runtime/instance.ts';
@@ -151,7 +151,7 @@ export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
   const routes = await createLinuxDrivers().net.routes();
   const subnet = allocate(subnetPool(), prefixFor(spec.namespaces.length), [...claimedSubnets(), ...routes.map(parseCidr)]);
   if (!subnet) throw new Error('the subnet pool is exhausted');
-  const result = plan({ spec, instance: args.instance, subnet, instanceDir: instanceDir(stateDir, spec.name, args.instance), resolveCommand: (s) => resolveCommand(s, compiled) });
+  const result = plan({ spec, instance: args.instance, subnet, instanceDir: instanceDir(stateDir, spec.name, args.instance), resolveCommand: (s) => resolveCommand(s, compiled), hiddenPaths: [stateDir, registryDir()] });
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, type EnvSpec } from '../../dsl/spec.ts';
+import { DEFAULT_CAPABILITIES } from '../../dsl/capabilities.ts';
+import { EVENTS_FILE } from './layout.ts';
 import { hostInterface, hubNetns, hubPort, userNetns } from './names.ts';
 import { addressIn, formatCidr, type Cidr } from './subnet.ts';
 import type { PlannedService, Plan, Step } from './types.ts';
@@ -12,6 +14,8 @@ export interface PlanInput {
   readonly instanceDir: string;
   /** Turns a service's command into an argv (see recipe/command.ts). */
   readonly resolveCommand: (service: EnvSpec['services'][number]) => readonly string[];
+  /** Paths no service may see (the state dir, the claims registry). */
+  readonly hiddenPaths: readonly string[];
 }
 
 const BRIDGE = 'br0';
@@ -19,7 +23,7 @@ const HUB_HOST_END = 'host0';
 const NS_END = 'eth0';
 
 /** Spec + instance -> the steps that bring it up, each with its undo. Pure and deterministic. */
-export function plan({ spec, instance, subnet, instanceDir, resolveCommand }: PlanInput): Plan {
+export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hiddenPaths }: PlanInput): Plan {
   const env = spec.name;
   const hub = hubNetns(env, instance);
   const prefix = subnet.prefix;
@@ -81,6 +85,9 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand }: Pl
       address: planned.address,
       ...(s.port === undefined ? {} : { port: s.port }),
       stopTimeout,
+      capabilities: [...new Set([...DEFAULT_CAPABILITIES, ...(s.capabilities ?? [])])],
+      hiddenPaths,
+      eventsFile: join(instanceDir, EVENTS_FILE),
     };
     const after = [`netns.create:${s.namespace}`, 'file.write:hosts', 'hostlink.create', ...s.dependsOn.map((d) => `service.ready:${d}`)];
     if (ns?.veth) after.push(`veth.create:${s.namespace}`);

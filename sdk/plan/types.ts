@@ -31,6 +31,12 @@ export interface ServiceArgs {
   readonly address: string | null;
   readonly port?: number;
   readonly stopTimeout: number;
+  /** Every capability the service keeps (the default set plus the recipe's), without the CAP_ prefix. */
+  readonly capabilities: readonly string[];
+  /** Paths made invisible inside the service (the state dir, the claims registry). */
+  readonly hiddenPaths: readonly string[];
+  /** The instance's event log: the owner of a detached instance appends service exits to it. */
+  readonly eventsFile: string;
 }
 export interface ReadyArgs {
   readonly service: string;

@@ -18,7 +18,7 @@ import { createHandlers } from './handlers.ts';
 import { Instance } from './instance.ts';
 import { Journal } from './journal.ts';
 import { claimInstance, JOURNAL, ownerOf, readOwner, removeDir, resolveStateDir, writeOwner, type Mode } from './state.ts';
-import { claimSubnet } from './subnets.ts';
+import { claimSubnet, registryDir } from './subnets.ts';
 import { gc, teardown } from './teardown.ts';
 
 export interface RuntimeUpOptions extends UpOptions {
@@ -84,7 +84,7 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   try {
     const subnet = claimSubnet(stateDir, `${spec.name}.${instance}`, prefixFor(spec.namespaces.length), await drivers.net.routes());
     writeOwner(dir, { ...readOwner(dir)!, subnet: formatCidr(subnet) });
-    const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled) });
+    const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled), hiddenPaths: [stateDir, registryDir()] });
     journal = Journal.open(join(dir, JOURNAL));
     // Made durable by the first intent's fsync: a plan alone asks nothing to be undone.
     journal.write({ t: 'plan', plan: steps });

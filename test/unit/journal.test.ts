@@ -21,7 +21,7 @@ test.after.each(() => {
 const spec = env('shop')
   .namespace('db').veth().service('/bin/true', 5432)
   .namespace('api').veth().service('/bin/true', 8080, { dependsOn: ['db'] }).spec;
-const thePlan: Plan = plan({ spec, instance: 'alice', subnet: parseCidr('10.213.4.0/24'), instanceDir: '/state/x', resolveCommand: () => ['/bin/true'] });
+const thePlan: Plan = plan({ spec, instance: 'alice', subnet: parseCidr('10.213.4.0/24'), instanceDir: '/state/x', resolveCommand: () => ['/bin/true'], hiddenPaths: [] });
 
 function write(records: JournalRecord[]): string {
   const path = join(dir, 'journal.ndjson');

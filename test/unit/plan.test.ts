@@ -11,7 +11,7 @@ import type { Plan, Step } from '../../sdk/plan/types.ts';
 const resolveCommand: PlanInput['resolveCommand'] = (s) => (typeof s.command === 'string' ? [s.command] : [...s.command]);
 
 function planFor(spec: EnvSpec, instance = 'alice', subnet: Cidr = parseCidr('10.213.4.0/24')): Plan {
-  return plan({ spec, instance, subnet, instanceDir: `/state/instances/${spec.name}.${instance}`, resolveCommand });
+  return plan({ spec, instance, subnet, instanceDir: `/state/instances/${spec.name}.${instance}`, resolveCommand, hiddenPaths: ['/state'] });
 }
 
 const checkout = env('checkout', { readyTimeout: 4000, stopTimeout: 700 })

@@ -17,7 +17,7 @@ import { bigRecipeText, forgetCompiled, writeAndLoad } from '../lib/recipes.ts';
 import { instanceName, leaksAfter, leaksNow, listNetns, ROOT, stateEntries, SUBNET_POOL, tempDir } from '../lib/system.ts';
 
 export function stepsOf(spec: EnvSpec): Step[] {
-  return [...plan({ spec, instance: 'probe', subnet: parseCidr('10.0.0.0/24'), instanceDir: '/nonexistent', resolveCommand: (s) => resolveCommand(s) }).steps];
+  return [...plan({ spec, instance: 'probe', subnet: parseCidr('10.0.0.0/24'), instanceDir: '/nonexistent', resolveCommand: (s) => resolveCommand(s), hiddenPaths: [] }).steps];
 }
 
 function pick<T>(items: readonly T[], count: number): T[] {
