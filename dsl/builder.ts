@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { callerLocation, withLoc } from './location.ts';
 import { started, tcp } from './ready.ts';
 import type { RunningEnv, UpOptions } from './running.ts';
+import { installedRuntime } from './runtime-binding.ts';
 import type { Capability } from './capabilities.ts';
 import type { BuildNote, EnvOptions, EnvSpec, NamespaceSpec, ReadySpec, ServiceSpec } from './spec.ts';
 
@@ -101,8 +102,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
 
   /** Brings up an instance; resolves once every service is ready, or rolls back and throws. */
   async up(options: UpOptions = {}): Promise<RunningEnv<Services>> {
-    const { up } = await import('../sdk/runtime/up.ts');
-    return up(this.#spec, options) as Promise<RunningEnv<Services>>;
+    return installedRuntime().up(this.#spec, options) as Promise<RunningEnv<Services>>;
   }
 
   /**
@@ -112,8 +112,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
   main(meta: ImportMeta): this {
     void import('./entry-point.ts').then(async ({ isEntryPoint }) => {
       if (!isEntryPoint(meta.url)) return;
-      const { runRecipeCli } = await import('../sdk/cli/main.ts');
-      await runRecipeCli(this.#spec, meta.url, process.argv.slice(2));
+      await installedRuntime().main(this.#spec, meta.url, process.argv.slice(2));
     });
     return this;
   }

@@ -9,3 +9,6 @@ export { formatLoc } from './location.ts';
 export { nameProblem } from './names.ts';
 export type * from './spec.ts';
 export type * from './running.ts';
+export type * from './events.ts';
+export { installRuntime } from './runtime-binding.ts';
+export type { RecipeRuntime } from './runtime-binding.ts';

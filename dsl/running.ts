@@ -1,4 +1,5 @@
-// The shape of a running instance, as the embedding API returns it. The runtime implements it.
+// The shape of a running instance, as the embedding API and openInstance return it. The runtime implements it.
+import type { LoggedEvent, WarrenEvent } from './events.ts';
 
 export interface UpOptions {
   /** Instance name; copies of one recipe with different instances run side by side (default "default"). */
@@ -8,7 +9,7 @@ export interface UpOptions {
   /** Where journals, logs and hosts files live (default $WARREN_STATE_DIR or /run/warren). */
   readonly stateDir?: string;
   /** Receives every runtime event (steps, readiness, service output). */
-  readonly onEvent?: (event: { readonly kind: string }) => void;
+  readonly onEvent?: (event: WarrenEvent) => void;
   /** Aborting it during `up` rolls everything back. */
   readonly signal?: AbortSignal;
 }
@@ -24,6 +25,28 @@ export interface ServiceAddress {
   readonly port: number;
 }
 
+/** A service of a running instance, as `status()` sees it now. */
+export interface ServiceStatus {
+  readonly name: string;
+  readonly namespace: string;
+  /** Its address on the instance's subnet; null without a veth. */
+  readonly address: string | null;
+  readonly port?: number;
+  /** The init of its PID namespace; null when it never started. */
+  readonly pid: number | null;
+  readonly running: boolean;
+  /** Its readiness probe passes now (a service without a probe is healthy while it runs). */
+  readonly healthy: boolean;
+  /** How it ended, once it has (from the event log). */
+  readonly exit?: { readonly exitCode: number | null; readonly signal: string | null; readonly at?: string };
+}
+
+export interface EventsOptions {
+  /** Keep waiting for new events until the instance is gone or `signal` aborts. */
+  readonly follow?: boolean;
+  readonly signal?: AbortSignal;
+}
+
 export interface RunningEnv<S extends string = string> extends AsyncDisposable {
   readonly name: string;
   readonly instance: string;
@@ -34,6 +57,10 @@ export interface RunningEnv<S extends string = string> extends AsyncDisposable {
   exec(service: S, argv: readonly string[]): Promise<ExecResult>;
   /** The service's log so far. */
   logs(service: S): Promise<string>;
+  /** Every service's state now: running, pid, health, how it ended. */
+  status(): Promise<ServiceStatus[]>;
+  /** The instance's event log, from the start; with `follow`, new events as they happen. */
+  events(options?: EventsOptions): AsyncIterable<LoggedEvent>;
   /** Stops every service and removes every resource; safe to call twice. */
   down(): Promise<void>;
 }

@@ -28,6 +28,24 @@ export class SetupError extends WarrenError {
   }
 }
 
+/** A cache folder (compiled recipes, the launcher) that someone else could write: nothing is loaded from it. */
+export class CacheError extends WarrenError {
+  readonly code = 'CACHE_UNSAFE';
+  constructor(readonly path: string, message: string) {
+    super(message);
+    this.name = 'CacheError';
+  }
+}
+
+/** WARREN_SUBNET_POOL is not a range warren can hand out instance subnets from; nothing was done. */
+export class PoolError extends WarrenError {
+  readonly code = 'POOL_INVALID';
+  constructor(readonly pool: string, message: string) {
+    super(message);
+    this.name = 'PoolError';
+  }
+}
+
 /** A system command that failed. */
 export class CommandError extends WarrenError {
   readonly code = 'COMMAND_FAILED';
@@ -102,6 +120,99 @@ export class InstanceError extends WarrenError {
   ) {
     super(message);
     this.name = 'InstanceError';
+  }
+}
+
+/** The state dir (or a folder above it) could be changed by another user: warren refuses to use it. */
+export class StateDirError extends WarrenError {
+  readonly code = 'STATE_DIR_UNSAFE';
+  constructor(readonly path: string, message: string) {
+    super(message);
+    this.name = 'StateDirError';
+  }
+}
+
+/** A journal that cannot be trusted or read in full: what it asks is not replayed blindly. */
+export class JournalError extends WarrenError {
+  readonly code = 'JOURNAL_INVALID';
+  constructor(readonly path: string, message: string) {
+    super(message);
+    this.name = 'JournalError';
+  }
+}
+
+/** A request about one service of a running instance that cannot be answered. */
+export class ServiceError extends WarrenError {
+  constructor(
+    readonly code: 'SERVICE_NOT_FOUND' | 'SERVICE_UNREACHABLE' | 'SERVICE_NOT_RUNNING',
+    readonly service: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
+
+/** The command line was wrong (exit code 2). */
+export class UsageError extends WarrenError {
+  readonly code = 'USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A recipe file that is missing, does not compile, fails to load or exports no environment. */
+export class RecipeError extends WarrenError {
+  readonly code = 'RECIPE_INVALID';
+  constructor(readonly file: string, message: string) {
+    super(message);
+    this.name = 'RecipeError';
+  }
+}
+
+export interface CompileProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly text: string;
+}
+
+/** esbuild refused a recipe or a TypeScript service; each problem has its file and line. */
+export class CompileError extends WarrenError {
+  readonly code = 'COMPILE_FAILED';
+  constructor(readonly entry: string, readonly problems: readonly CompileProblem[]) {
+    super(`${entry} does not compile:\n${problems.map((p) => `  ${p.file}:${p.line}:${p.column}  ${p.text}`).join('\n')}`);
+    this.name = 'CompileError';
+  }
+}
+
+/**
+ * A batched operation that failed for some of its items. Items with an index in `failures`
+ * failed; the others below `tried` succeeded; those from `tried` on were never attempted.
+ * This lets a failure in a batch of 500 blame the one step that failed.
+ */
+export class BatchError extends WarrenError {
+  readonly code = 'BATCH_FAILED';
+  constructor(
+    readonly failures: ReadonlyMap<number, unknown>,
+    readonly tried: number,
+    /** What the items that succeeded returned (a started service's record), by index. */
+    readonly results: readonly unknown[] = [],
+  ) {
+    const first = [...failures.values()][0];
+    super(first instanceof Error ? first.message : String(first));
+    this.name = 'BatchError';
+  }
+}
+
+/** An item of a batch that was not attempted because an earlier item failed. */
+export class NotAttemptedError extends WarrenError {
+  readonly code = 'NOT_ATTEMPTED';
+  readonly notApplied = true;
+  constructor(readonly reason: string) {
+    super(`not attempted: ${reason}`);
+    this.name = 'NotAttemptedError';
   }
 }
 

@@ -1,14 +1,33 @@
-// What recipes and embedding scripts import as 'warren'.
+// What recipes and embedding scripts import as 'warren': the DSL, and every operation of the SDK.
+// Loading it installs the engine behind `env(...).up()` and `.main(import.meta)`.
+import { installRuntime } from '../dsl/runtime-binding.ts';
+import { up } from './ops/up.ts';
+
 export * from '../dsl/index.ts';
-export { up, preflight } from './runtime/up.ts';
-export type { RuntimeUpOptions } from './runtime/up.ts';
-export { Instance, openInstance } from './runtime/instance.ts';
-export type { ServiceStatus } from './runtime/instance.ts';
-export { gc, teardown } from './runtime/teardown.ts';
-export type { GcOptions, GcReport } from './runtime/teardown.ts';
-export type { WarrenEvent } from './runtime/events.ts';
+export { up } from './ops/up.ts';
+export type { RuntimeUpOptions } from './ops/up.ts';
+export { checkRecipe, preflight } from './ops/check.ts';
+export type { CheckedRecipe } from './ops/check.ts';
+export { planInstance } from './ops/plan.ts';
+export type { PlanOptions } from './ops/plan.ts';
+export { openInstance } from './ops/open.ts';
+export type { OpenOptions } from './ops/open.ts';
+export { downInstance, instancesOf } from './ops/down.ts';
+export type { DownOptions } from './ops/down.ts';
+export { instancesStatus } from './ops/status.ts';
+export type { InstanceStatus, StatusOptions } from './ops/status.ts';
+export { collectGarbage } from './ops/gc.ts';
+export type { CollectOptions } from './ops/gc.ts';
+export { loadRecipe } from './recipe/load.ts';
+export { Instance } from './runtime/instance.ts';
+export type { GcReport } from './runtime/teardown.ts';
 export { plan } from './plan/plan.ts';
 export type { Plan, Step, StepKind } from './plan/types.ts';
 export { createLinuxDrivers } from './drivers/linux.ts';
 export type * from './drivers/types.ts';
 export * from './errors.ts';
+
+installRuntime({
+  up: (spec, options) => up(spec, options),
+  main: async (spec, recipeUrl, argv) => (await import('./cli/main.ts')).runRecipeCli(spec, recipeUrl, argv),
+});

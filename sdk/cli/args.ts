@@ -12,6 +12,8 @@ Commands:
   plan                  the steps \`up\` would run, as text or --json; nothing is done
   validate              list every problem in the recipe, with its line
   logs <service>        print a service's log (-f to follow)
+  events                the instance's event log: steps, readiness, exits (-f to follow,
+                        --json for one JSON object a line)
   exec <service> -- <command...>
                         run a command inside a service's namespaces; exits with its code
   gc [--orphans]        reap instances whose owner died, from their journals; --orphans also
@@ -23,8 +25,8 @@ Options:
   -i, --instance <name> which copy (default "default"); copies run side by side
   -d, --detach          up: return once all are ready and leave the services running
       --all             down: every instance of the recipe
-      --json            status, plan: machine-readable output
-  -f, --follow          logs: keep printing new lines
+      --json            status, plan, events: machine-readable output
+  -f, --follow          logs, events: keep printing new lines
   -v, --verbose         up, down: print every step
   -q, --quiet           up: do not print service output
       --state-dir <dir> where journals and logs live (default $WARREN_STATE_DIR or /run/warren)

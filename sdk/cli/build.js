@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const distDir = join(root, 'sdk', 'dist');
 const stampFile = join(distDir, 'stamp.json');
-const entries = ['sdk/index.ts', 'sdk/cli/main.ts', 'sdk/runtime/supervisor.ts'].map((e) => join(root, e));
+const entries = ['sdk/index.ts', 'sdk/cli/main.ts'].map((e) => join(root, e));
 
 /** The newest modification time of the SDK's and DSL's sources. */
 export function newestSource() {

@@ -1,25 +1,27 @@
-import { createReadStream, existsSync, statSync, watch } from 'node:fs';
+// The commands: each parses nothing and decides nothing, it calls one SDK function and renders.
 import type { EnvSpec } from '../../dsl/spec.ts';
+import type { LoggedEvent } from '../../dsl/events.ts';
 import { formatLoc } from '../../dsl/location.ts';
-import { createLinuxDrivers } from '../drivers/linux.ts';
-import { probeOnce } from '../drivers/probe.ts';
-import { AbortedError, formatIssue, SpecError, UpError } from '../errors.ts';
-import { plan } from '../plan/plan.ts';
-import { allocate, parseCidr, prefixFor } from '../plan/subnet.ts';
-import { claimedSubnets, registryDir, subnetPool } from '../runtime/subnets.ts';
-import type { ReadyArgs } from '../plan/types.ts';
-import { compileServices, resolveCommand } from '../recipe/command.ts';
-import { openInstance, type Instance } from '../runtime/instance.ts';
-import { gc } from '../runtime/teardown.ts';
-import { preflight, up } from '../runtime/up.ts';
-import { instanceDir, listInstances, ownerAlive, resolveStateDir } from '../runtime/state.ts';
+import { AbortedError, UpError, UsageError } from '../errors.ts';
+import { checkRecipe } from '../ops/check.ts';
+import { downInstance, instancesOf } from '../ops/down.ts';
+import { collectGarbage } from '../ops/gc.ts';
+import { openInstance } from '../ops/open.ts';
+import { planInstance } from '../ops/plan.ts';
+import { instancesStatus, type InstanceStatus } from '../ops/status.ts';
+import { up } from '../ops/up.ts';
+import type { Instance } from '../runtime/instance.ts';
 import type { CliArgs } from './args.ts';
-import { createPrinter, table } from './output.ts';
+import { createPrinter, formatEvent, serviceRows, table } from './output.ts';
 
 /** What a command asks the process to exit with. */
 export type ExitCode = number;
 
 const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+function where(args: CliArgs): { stateDir?: string } {
+  return args.stateDir ? { stateDir: args.stateDir } : {};
+}
 
 export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | undefined): Promise<ExitCode> {
   const printer = createPrinter({ verbose: args.verbose, quiet: args.quiet, names: spec.services.map((s) => s.name) });
@@ -47,8 +49,8 @@ export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | u
         detach: args.detach,
         mode: 'foreground',
         signal: abort.signal,
-        onEvent: (e) => printer.event(e as never),
-        ...(args.stateDir ? { stateDir: args.stateDir } : {}),
+        onEvent: (e) => printer.event(e),
+        ...where(args),
         ...(recipe ? { recipe } : {}),
       });
     } catch (error) {
@@ -59,7 +61,7 @@ export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | u
       throw error;
     }
     process.stderr.write(`\n${spec.name} instance '${args.instance}' is up (${instance.plan.subnet}) in ${Date.now() - started} ms\n`);
-    process.stderr.write(`${servicesTable(instance)}\n`);
+    process.stderr.write(`${table(instance.plan.services.map((s) => ['  ' + s.name, s.address && s.port ? `http://${s.address}:${s.port}` : '(no address)']))}\n`);
     if (args.detach) {
       process.stderr.write(`detached: \`warren down ${recipe ?? '<recipe>'} --instance ${args.instance}\` stops it\n`);
       return 0;
@@ -75,24 +77,14 @@ export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | u
   }
 }
 
-function servicesTable(instance: Instance): string {
-  const rows = instance.status().map((s) => ['  ' + s.name, s.address && s.port ? `http://${s.address}:${s.port}` : '(no address)', s.pid ? `pid ${s.pid}` : '']);
-  return table(rows);
-}
-
 export async function downCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
-  const stateDir = resolveStateDir(args.stateDir);
-  const drivers = createLinuxDrivers();
   const printer = createPrinter({ verbose: args.verbose, quiet: true, names: [] });
-  const instances = args.all
-    ? listInstances(stateDir).flatMap(({ owner, dir }) => (owner?.env === spec.name && !dir.includes('/reaping/') ? [owner.instance] : []))
-    : [args.instance];
+  const names = args.all ? instancesOf(spec.name, where(args)) : [args.instance];
   let found = 0;
-  for (const name of instances) {
-    if (!existsSync(instanceDir(stateDir, spec.name, name))) continue;
-    found++;
+  for (const name of names) {
     const started = Date.now();
-    await openInstance(stateDir, spec.name, name, drivers, (e) => printer.event(e)).down();
+    if (!(await downInstance(spec.name, name, { ...where(args), onEvent: (e) => printer.event(e) }))) continue;
+    found++;
     process.stderr.write(`${spec.name} instance '${name}' is down (${Date.now() - started} ms)\n`);
   }
   if (found === 0) process.stderr.write(`no instance ${args.all ? '' : `'${args.instance}' `}of ${spec.name} is up; nothing to do\n`);
@@ -100,23 +92,7 @@ export async function downCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
 }
 
 export async function statusCommand(spec: EnvSpec | undefined, args: CliArgs): Promise<ExitCode> {
-  const stateDir = resolveStateDir(args.stateDir);
-  const drivers = createLinuxDrivers();
-  const entries = listInstances(stateDir).filter(({ owner, dir }) => owner && !dir.includes('/reaping/') && (!spec || owner.env === spec.name));
-  const report = await Promise.all(
-    entries.map(async ({ owner }) => {
-      const instance = openInstanceSafe(stateDir, owner!.env, owner!.instance, drivers);
-      const services = instance
-        ? await Promise.all(
-            instance.status().map(async (s) => {
-              const ready = instance.plan.steps.find((step) => step.id === `service.ready:${s.name}`)?.args as ReadyArgs | undefined;
-              return { ...s, healthy: s.running && ready ? await probeOnce(ready) : false };
-            }),
-          )
-        : [];
-      return { env: owner!.env, instance: owner!.instance, mode: owner!.mode, owner: owner!.pid, ownerAlive: ownerAlive(owner!), subnet: owner!.subnet ?? null, services };
-    }),
-  );
+  const report = await instancesStatus({ ...where(args), ...(spec ? { env: spec.name } : {}) });
   if (args.json) {
     process.stdout.write(`${JSON.stringify({ instances: report }, null, 2)}\n`);
     return 0;
@@ -125,33 +101,18 @@ export async function statusCommand(spec: EnvSpec | undefined, args: CliArgs): P
     process.stdout.write(`no instance${spec ? ` of ${spec.name}` : ''} is up\n`);
     return 0;
   }
-  for (const i of report) {
-    process.stdout.write(`${i.env} instance '${i.instance}' (${i.mode}${i.owner ? `, owner pid ${i.owner}${i.ownerAlive ? '' : ' (dead: `warren gc` reaps it)'}` : ''}) ${i.subnet ?? ''}\n`);
-    const rows = i.services.map((s) => ['  ' + s.name, s.address && s.port ? `${s.address}:${s.port}` : '-', s.pid ? `pid ${s.pid}` : '-', s.running ? (s.healthy ? 'healthy' : 'running, not ready') : 'stopped']);
-    if (rows.length) process.stdout.write(`${table(rows)}\n`);
-  }
+  for (const i of report) process.stdout.write(`${describeInstance(i)}\n`);
   return 0;
 }
 
-function openInstanceSafe(stateDir: string, env: string, instance: string, drivers: ReturnType<typeof createLinuxDrivers>): Instance | undefined {
-  try {
-    return openInstance(stateDir, env, instance, drivers, () => undefined);
-  } catch {
-    return undefined;
-  }
+function describeInstance(i: InstanceStatus): string {
+  const owner = i.owner ? `, owner pid ${i.owner}${i.ownerAlive ? '' : ' (dead: `warren gc` reaps it)'}` : '';
+  const head = `${i.env} instance '${i.instance}' (${i.mode}${owner}) ${i.subnet ?? ''}`.trimEnd();
+  return i.services.length ? `${head}\n${table(serviceRows(i.services))}` : head;
 }
 
 export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
-  const issues = preflight(spec, args.instance);
-  if (issues.length) throw new SpecError(issues);
-  const { compiled, issues: compileIssues } = await compileServices(spec.services);
-  if (compileIssues.length) throw new SpecError(compileIssues);
-  const stateDir = resolveStateDir(args.stateDir);
-  // Read-only: the subnet this instance would get if brought up now.
-  const routes = await createLinuxDrivers().net.routes();
-  const subnet = allocate(subnetPool(), prefixFor(spec.namespaces.length), [...claimedSubnets(), ...routes.map(parseCidr)]);
-  if (!subnet) throw new Error('the subnet pool is exhausted');
-  const result = plan({ spec, instance: args.instance, subnet, instanceDir: instanceDir(stateDir, spec.name, args.instance), resolveCommand: (s) => resolveCommand(s, compiled), hiddenPaths: [stateDir, registryDir()] });
+  const result = await planInstance(spec, { instance: args.instance, ...where(args) });
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
@@ -162,10 +123,7 @@ export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
 }
 
 export async function validateCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
-  const issues = preflight(spec, args.instance);
-  if (issues.length) throw new SpecError(issues);
-  const { issues: compileIssues } = await compileServices(spec.services);
-  if (compileIssues.length) throw new SpecError(compileIssues);
+  await checkRecipe(spec, { instance: args.instance });
   process.stdout.write(`${spec.name}: no problems (${spec.namespaces.length} namespaces, ${spec.services.length} services)\n`);
   return 0;
 }
@@ -173,31 +131,30 @@ export async function validateCommand(spec: EnvSpec, args: CliArgs): Promise<Exi
 export async function logsCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
   const [service] = args.positionals;
   if (!service) throw new UsageError('logs needs a service name: warren logs <recipe> <service>');
-  const instance = openInstance(resolveStateDir(args.stateDir), spec.name, args.instance, createLinuxDrivers(), () => undefined);
-  process.stdout.write(await instance.logs(service));
-  if (!args.follow) return 0;
-  const file = instance.logFile(service);
-  let offset = existsSync(file) ? statSync(file).size : 0;
-  await new Promise<void>((resolve) => {
-    const watcher = watch(file, () => {
-      const size = existsSync(file) ? statSync(file).size : 0;
-      if (size <= offset) return;
-      createReadStream(file, { start: offset, end: size - 1 }).pipe(process.stdout, { end: false });
-      offset = size;
-    });
-    process.once('SIGINT', () => {
-      watcher.close();
-      resolve();
-    });
-  });
+  const instance = openInstance(spec.name, args.instance, where(args));
+  if (!args.follow) {
+    process.stdout.write(await instance.logs(service));
+    return 0;
+  }
+  const stop = interrupted();
+  for await (const chunk of instance.followLogs(service, { signal: stop.signal })) process.stdout.write(chunk);
+  stop.dispose();
+  return 0;
+}
+
+export async function eventsCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
+  const instance = openInstance(spec.name, args.instance, where(args));
+  const stop = interrupted();
+  const render = (event: LoggedEvent) => (args.json ? JSON.stringify(event) : formatEvent(event));
+  for await (const event of instance.events({ follow: args.follow, signal: stop.signal })) process.stdout.write(`${render(event)}\n`);
+  stop.dispose();
   return 0;
 }
 
 export async function execCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
   const [service] = args.positionals;
   if (!service || args.rest.length === 0) throw new UsageError('exec needs a service and a command: warren exec <recipe> <service> -- <command...>');
-  const instance = openInstance(resolveStateDir(args.stateDir), spec.name, args.instance, createLinuxDrivers(), () => undefined);
-  const result = await instance.exec(service, args.rest);
+  const result = await openInstance(spec.name, args.instance, where(args)).exec(service, args.rest);
   process.stdout.write(result.stdout ? `${result.stdout}\n` : '');
   process.stderr.write(result.stderr ? `${result.stderr}\n` : '');
   return result.exitCode;
@@ -205,7 +162,7 @@ export async function execCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
 
 export async function gcCommand(args: CliArgs): Promise<ExitCode> {
   const printer = createPrinter({ verbose: args.verbose, quiet: true, names: [] });
-  const report = await gc(resolveStateDir(args.stateDir), { drivers: createLinuxDrivers(), emit: (e) => printer.event(e), orphans: args.orphans });
+  const report = await collectGarbage({ ...where(args), orphans: args.orphans, onEvent: (e) => printer.event(e) });
   const total = report.reaped.length + report.orphans.length;
   process.stderr.write(total ? `gc: reaped ${report.reaped.length} instance(s), removed ${report.orphans.length} orphan(s)\n` : 'gc: nothing to reap\n');
   for (const orphan of report.orphans) process.stderr.write(`  removed ${orphan}\n`);
@@ -216,8 +173,17 @@ export async function gcCommand(args: CliArgs): Promise<ExitCode> {
   return 0;
 }
 
-export class UsageError extends Error {
-  readonly code = 'USAGE';
+/** Aborted by Ctrl-C or SIGTERM: how `logs -f` and `events -f` end. */
+function interrupted(): { signal: AbortSignal; dispose(): void } {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: abort.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
-
-export { formatIssue };

@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { formatIssue, SpecError, UpError, WarrenError } from '../errors.ts';
+import { formatIssue, SpecError, UpError, UsageError, WarrenError } from '../errors.ts';
+import { assertInstanceName } from '../ops/check.ts';
 import { loadRecipe } from '../recipe/load.ts';
 import { parseCli, USAGE, type CliArgs } from './args.ts';
 import * as commands from './commands.ts';
 
-const RECIPE_COMMANDS = new Set(['up', 'down', 'status', 'plan', 'validate', 'logs', 'exec']);
+const RECIPE_COMMANDS = new Set(['up', 'down', 'status', 'plan', 'validate', 'logs', 'exec', 'events']);
 
 /** `warren <command> <recipe> [options]`. */
 export async function runCli(argv: readonly string[]): Promise<void> {
@@ -14,6 +15,7 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     if (args.help || args.command === 'help') return usage(0);
     if (args.command === 'gc') return commands.gcCommand(args);
     if (!RECIPE_COMMANDS.has(args.command)) return usage(2, `unknown command '${args.command}'`);
+    assertInstanceName(args.instance);
     const [recipe, ...positionals] = args.positionals;
     if (!recipe) {
       if (args.command === 'status') return commands.statusCommand(undefined, args);
@@ -31,6 +33,7 @@ export async function runRecipeCli(spec: EnvSpec, recipeUrl: string, argv: reado
     if (args.help || args.command === 'help') return usage(0);
     if (args.command === 'gc') return commands.gcCommand(args);
     if (!RECIPE_COMMANDS.has(args.command)) return usage(2, `unknown command '${args.command}'`);
+    assertInstanceName(args.instance);
     return dispatch(spec, args, fileURLToPath(recipeUrl));
   });
 }
@@ -43,6 +46,7 @@ function dispatch(spec: EnvSpec, args: CliArgs, recipe: string): Promise<number>
     case 'plan': return commands.planCommand(spec, args);
     case 'validate': return commands.validateCommand(spec, args);
     case 'logs': return commands.logsCommand(spec, args);
+    case 'events': return commands.eventsCommand(spec, args);
     default: return commands.execCommand(spec, args);
   }
 }
@@ -64,9 +68,9 @@ async function finish(command: () => Promise<number>): Promise<void> {
       process.stderr.write(`warren: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the recipe; nothing was done:\n${error.issues.map(formatIssue).join('\n')}\n`);
     } else if (error instanceof UpError) {
       process.stderr.write(`warren: up failed and everything it created was removed:\n  ${error.message.split('\n').join('\n  ')}\n`);
-    } else if (error instanceof WarrenError || error instanceof commands.UsageError || isArgError(error)) {
+    } else if (error instanceof WarrenError || isArgError(error)) {
       process.stderr.write(`warren: ${(error as Error).message}\n`);
-      if (isArgError(error)) code = 2;
+      if (isArgError(error) || error instanceof UsageError) code = 2;
     } else {
       process.stderr.write(`warren: ${error instanceof Error ? error.message : String(error)}\n`);
     }

@@ -1,4 +1,5 @@
-import type { WarrenEvent } from '../runtime/events.ts';
+import type { LoggedEvent, WarrenEvent } from '../../dsl/events.ts';
+import type { ServiceStatus } from '../../dsl/running.ts';
 import { messageOf } from '../errors.ts';
 
 const COLOURS = [36, 35, 33, 32, 34, 91, 92, 93, 94, 95, 96];
@@ -49,6 +50,9 @@ export function createPrinter(options: { verbose: boolean; quiet: boolean; names
           if (options.verbose) process.stderr.write(`  ↶ ${event.step}\n`);
           break;
         case 'step.start':
+        case 'instance.up':
+        case 'instance.down':
+        case 'instance.detached':
           break;
       }
     },
@@ -58,4 +62,22 @@ export function createPrinter(options: { verbose: boolean; quiet: boolean; names
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** One row per service for `status`: name, address, pid, state. */
+export function serviceRows(services: readonly ServiceStatus[]): string[][] {
+  return services.map((s) => ['  ' + s.name, s.address && s.port ? `${s.address}:${s.port}` : '-', s.pid ? `pid ${s.pid}` : '-', stateOf(s)]);
+}
+
+function stateOf(s: ServiceStatus): string {
+  if (s.running) return s.healthy ? 'healthy' : 'running, not ready';
+  if (!s.exit) return 'stopped';
+  return `exited (${s.exit.signal ?? `code ${s.exit.exitCode}`}${s.exit.at ? ` at ${s.exit.at}` : ''})`;
+}
+
+/** One line of `warren events`: time, kind, and what the event says. */
+export function formatEvent(event: LoggedEvent): string {
+  const { at, kind, ...rest } = event as LoggedEvent & Record<string, unknown>;
+  const details = Object.entries(rest).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ');
+  return `${at}  ${kind.padEnd(17)} ${details}`.trimEnd();
 }

@@ -1,29 +1,7 @@
-/**
- * A batched operation that failed for some of its items. Items with an index in `failures`
- * failed; the others below `tried` succeeded; those from `tried` on were never attempted.
- * This lets a failure in a batch of 500 blame the one step that failed.
- */
-export class BatchError extends Error {
-  constructor(
-    readonly failures: ReadonlyMap<number, unknown>,
-    readonly tried: number,
-    /** What the items that succeeded returned (a started service's record), by index. */
-    readonly results: readonly unknown[] = [],
-  ) {
-    const first = [...failures.values()][0];
-    super(first instanceof Error ? first.message : String(first));
-    this.name = 'BatchError';
-  }
-}
+// Batch outcomes: which items of one driver call failed, and which provably changed nothing.
+import { BatchError } from '../errors.ts';
 
-/** An item of a batch that was not attempted because an earlier item failed. */
-export class NotAttemptedError extends Error {
-  readonly notApplied = true;
-  constructor(readonly reason: string) {
-    super(`not attempted: ${reason}`);
-    this.name = 'NotAttemptedError';
-  }
-}
+export { BatchError, NotAttemptedError } from '../errors.ts';
 
 /**
  * Marks an error as proof that the operation changed nothing (a refused netlink request, an

@@ -1,4 +1,6 @@
+import { createExecDriver } from './exec.ts';
 import { createFileDriver } from './files.ts';
+import { createOwnerDriver } from './owners.ts';
 import { createNetDriver } from './net.ts';
 import { createProbeDriver } from './probe.ts';
 import { createProcessDriver } from './processes.ts';
@@ -7,7 +9,15 @@ import type { Drivers, ExitCleanup } from './types.ts';
 
 /** The real drivers: iproute2, util-linux, nftables and processes on this machine. */
 export function createLinuxDrivers(): Drivers {
-  return { net: createNetDriver(), processes: createProcessDriver(), probe: createProbeDriver(), files: createFileDriver(), cleanupOnExit };
+  return {
+    net: createNetDriver(),
+    processes: createProcessDriver(),
+    probe: createProbeDriver(),
+    files: createFileDriver(),
+    owners: createOwnerDriver(),
+    exec: createExecDriver(),
+    cleanupOnExit,
+  };
 }
 
 /** Kills the services, deletes the namespaces (taking the veths with them) and the host guards. */

@@ -40,13 +40,12 @@ export function createProbeDriver(): ProbeDriver {
         delay = Math.min(delay * 2, Date.now() - started < FAST_PHASE_MS ? FAST_MAX_DELAY_MS : MAX_DELAY_MS);
       }
     },
-  };
-}
 
-/** One attempt, for `status`: true when the probe passes now. */
-export async function probeOnce(ready: ReadyArgs): Promise<boolean> {
-  if (ready.ready.kind === 'started') return true;
-  return attempt(ready).then(() => true, () => false);
+    async probeOnce(ready) {
+      if (ready.ready.kind === 'started') return true;
+      return attempt(ready).then(() => true, () => false);
+    },
+  };
 }
 
 export function describeProbe(ready: ReadyArgs): string {

@@ -1,4 +1,5 @@
 // The interfaces the runtime receives. Linux implementations live beside this file; tests pass fakes.
+import type { ExecResult } from '../../dsl/running.ts';
 import type { BridgeArgs, HostLinkArgs, ReadyArgs, ServiceArgs, VethArgs } from '../plan/types.ts';
 
 export interface NetDriver {
@@ -54,11 +55,44 @@ export interface ProcessDriver {
   /** undefined while running; how it ended otherwise. */
   exitOf(record: ServiceRecord): ServiceExit | undefined;
   isAlive(record: ServiceRecord): boolean;
+  /**
+   * `up --detach`: hands the instance's services (known by its event log, `ServiceArgs.eventsFile`)
+   * to their launcher, which outlives this process, appends their exits to the event log and becomes
+   * the instance's owner. Services still die with it (kernel-enforced).
+   */
+  detach?(eventsFile: string): Promise<ServiceRecord>;
 }
 
 export interface ProbeDriver {
   /** Resolves when ready; rejects with a ReadinessError on timeout or when `exited()` says the service ended. */
   waitReady(ready: ReadyArgs, options: { signal: AbortSignal; exited: () => ServiceExit | undefined }): Promise<void>;
+  /** One attempt, for `status`: whether the probe passes now. */
+  probeOnce(ready: ReadyArgs): Promise<boolean>;
+}
+
+/** A process that owns an instance (a CLI, an embedding script, a detached owner), by pid and start time. */
+export interface ProcessRef {
+  readonly pid: number;
+  /** From /proc/PID/stat: a reused pid is never mistaken for the process. */
+  readonly startTime?: number;
+}
+
+export interface OwnerDriver {
+  /** This process as an owner. */
+  self(): { pid: number; startTime: number };
+  isAlive(process: ProcessRef): boolean;
+  /** SIGTERM (what Ctrl-C or `down` means to an owner), then wait until it has exited; false if it outlived `timeoutMs`. */
+  stop(process: ProcessRef, timeoutMs: number): Promise<boolean>;
+}
+
+export interface ExecOptions {
+  /** Written to the command's stdin. */
+  readonly input?: string;
+}
+
+export interface ExecDriver {
+  /** Runs argv inside the namespaces (net, pid, mount, uts) of the service whose init is `record`. */
+  exec(record: ServiceRecord, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
 }
 
 export interface FileDriver {
@@ -79,6 +113,8 @@ export interface Drivers {
   readonly processes: ProcessDriver;
   readonly probe: ProbeDriver;
   readonly files: FileDriver;
+  readonly owners: OwnerDriver;
+  readonly exec: ExecDriver;
   /** Best-effort synchronous cleanup at process exit; drivers that own no real resources omit it. */
   readonly cleanupOnExit?: (what: ExitCleanup) => void;
 }

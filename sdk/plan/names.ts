@@ -27,3 +27,28 @@ export function hostInterface(env: string, instance: string): string {
 export function hubPort(index: number, namespace: string): string {
   return `v${index}-${namespace}`.slice(0, MAX_IFNAME);
 }
+
+const HOST_INTERFACE = /^wr[0-9a-f]{10}$/;
+const NAME = '[a-z](?:[a-z0-9-]*[a-z0-9])?';
+const NETNS = new RegExp(`^${NETNS_PREFIX.replace('.', '\\.')}(${NAME})\\.(${NAME})\\.(${NAME}|_hub)$`);
+
+/** The parts of a namespace name warren made, or undefined when it is not one of warren's. */
+export function parseNetns(name: string): { env: string; instance: string; namespace: string } | undefined {
+  const match = NETNS.exec(name);
+  return match ? { env: match[1]!, instance: match[2]!, namespace: match[3]! } : undefined;
+}
+
+/** The instance key (`env.instance`) a warren namespace belongs to. */
+export function instanceKeyOfNetns(name: string): string | undefined {
+  const parts = parseNetns(name);
+  return parts ? instanceKey(parts.env, parts.instance) : undefined;
+}
+
+export function isHostInterface(name: string): boolean {
+  return HOST_INTERFACE.test(name);
+}
+
+/** The names of the instance's own interfaces inside its namespaces (bridge, hub ports, eth0). */
+export function isInstanceInterface(name: string): boolean {
+  return /^[a-z][a-z0-9-]{0,14}$/.test(name) && name.length <= MAX_IFNAME;
+}

@@ -4,16 +4,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isEnvBuilder } from '../../dsl/builder.ts';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { WarrenError } from '../errors.ts';
+import { RecipeError } from '../errors.ts';
 import { CompileError, compileCached } from './compile.ts';
-
-export class RecipeError extends WarrenError {
-  readonly code = 'RECIPE_INVALID';
-  constructor(readonly file: string, message: string) {
-    super(message);
-    this.name = 'RecipeError';
-  }
-}
 
 export async function loadRecipe(file: string): Promise<EnvSpec> {
   const path = resolve(file);

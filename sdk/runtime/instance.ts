@@ -1,16 +1,16 @@
-import { readFile } from 'node:fs/promises';
+// The handle of a running instance: the same object whether this process brought it up or opened
+// it from its state folder. Everything it does to the system goes through the drivers.
+import { closeSync, constants as fsc, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { constants } from 'node:os';
-import type { ExecResult, RunningEnv, ServiceAddress } from '../../dsl/running.ts';
-import { InstanceError, RollbackError } from '../errors.ts';
-import { capture } from '../drivers/command.ts';
-import { waitUntil } from '../drivers/poll.ts';
-import { isRunning } from '../drivers/procfs.ts';
+import type { LoggedEvent } from '../../dsl/events.ts';
+import type { EventsOptions, ExecResult, RunningEnv, ServiceAddress, ServiceStatus } from '../../dsl/running.ts';
+import { RollbackError, ServiceError } from '../errors.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
-import type { Plan, PlannedService } from '../plan/types.ts';
+import type { Plan, PlannedService, ReadyArgs } from '../plan/types.ts';
+import { ChangeWaiter } from './change-waiter.ts';
+import { readEvents, type EventLogWriter } from './event-log.ts';
 import type { Emit } from './events.ts';
-import { readJournal, replay } from './journal.ts';
-import { instanceDir, JOURNAL, readOwner, takeOver, type Owner } from './state.ts';
+import { EVENTS_FILE, readOwner, takeOver } from './state.ts';
 import { gc, teardown } from './teardown.ts';
 
 export interface InstanceContext {
@@ -21,16 +21,16 @@ export interface InstanceContext {
   readonly emit: Emit;
   /** Services by name with their pids: this process's own, or read from the journal. */
   readonly services: Map<string, ServiceRecord>;
+  /** The event log this process writes while it owns the instance. */
+  readonly eventLog?: EventLogWriter;
   /** Called once the instance is down (the owner drops its exit hook). */
   readonly onDown?: () => void;
 }
 
-export interface ServiceStatus extends PlannedService {
-  readonly pid: number | null;
-  readonly running: boolean;
-}
+/** How long `down` waits for another process that owns the instance to finish tearing it down. */
+const OWNER_STOP_TIMEOUT_MS = 60_000;
 
-/** A running instance: addresses, exec, logs, and an idempotent `down`. */
+/** A running instance: addresses, exec, logs, status, events, and an idempotent `down`. */
 export class Instance<S extends string = string> implements RunningEnv<S> {
   readonly #ctx: InstanceContext;
   #down: Promise<void> | undefined;
@@ -59,33 +59,76 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   address(service: S): ServiceAddress {
     const planned = this.#service(service);
     if (!planned.address || planned.port === undefined) {
-      throw new InstanceError('INSTANCE_NOT_FOUND', `service '${service}' has no address reachable from the host (its namespace needs .veth() and the service a port)`);
+      throw new ServiceError('SERVICE_UNREACHABLE', service, `service '${service}' has no address reachable from the host (its namespace needs .veth() and the service a port)`);
     }
     return { host: planned.address, port: planned.port };
   }
 
   async exec(service: S, argv: readonly string[]): Promise<ExecResult> {
-    const init = this.#initPid(service);
-    const [file, ...args] = argv;
-    if (!file) throw new TypeError('exec needs a command');
-    const result = await capture(['nsenter', `--target=${init}`, '--net', '--pid', '--mount', '--uts', '--', file, ...args]);
-    return { stdout: result.stdout.replace(/\n$/, ''), stderr: result.stderr.replace(/\n$/, ''), exitCode: result.exitCode ?? 128 + signalNumber(result.signal) };
+    if (!argv[0]) throw new TypeError('exec needs a command');
+    return this.#ctx.drivers.exec.exec(this.#runningRecord(service), argv);
   }
 
   async logs(service: S): Promise<string> {
     this.#service(service);
-    return readFile(this.logFile(service), 'utf8').catch(() => '');
+    try {
+      return readFileSync(this.logFile(service), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** The service's log from its start; then new output as it is written, until `signal` aborts or the instance is gone. */
+  async *followLogs(service: S, options: { signal?: AbortSignal } = {}): AsyncGenerator<string> {
+    this.#service(service);
+    const file = this.logFile(service);
+    const changes = new ChangeWaiter(join(this.#ctx.dir, 'logs'));
+    let position: { offset: number; inode: number | undefined } = { offset: 0, inode: undefined };
+    try {
+      while (!options.signal?.aborted) {
+        const chunk = readNew(file, position.offset, position.inode);
+        position = chunk;
+        if (chunk.text) yield chunk.text;
+        if (!this.#folderExists()) return;
+        await changes.wait(250, options.signal);
+      }
+    } finally {
+      changes.close();
+    }
   }
 
   logFile(service: string): string {
     return join(this.#ctx.dir, 'logs', `${service}.log`);
   }
 
-  status(): ServiceStatus[] {
-    return this.#ctx.plan.services.map((s) => {
-      const record = this.#ctx.services.get(s.name);
-      return { ...s, pid: record?.pid ?? null, running: record ? isRunning(record.pid, record.startTime) : false };
-    });
+  /** Each service now: running (through the process driver), healthy (one probe), how it ended (the event log). */
+  async status(): Promise<ServiceStatus[]> {
+    const { drivers, plan, services } = this.#ctx;
+    const exits = await this.#lastExits();
+    return Promise.all(
+      plan.services.map(async (s): Promise<ServiceStatus> => {
+        const record = services.get(s.name);
+        const running = record ? drivers.processes.isAlive(record) : false;
+        const ready = readyArgsOf(plan, s.name);
+        const healthy = running && (ready ? await drivers.probe.probeOnce(ready) : true);
+        const exit = running ? undefined : exits.get(s.name);
+        return {
+          name: s.name,
+          namespace: s.namespace,
+          address: s.address,
+          ...(s.port === undefined ? {} : { port: s.port }),
+          pid: record?.pid ?? null,
+          running,
+          healthy,
+          ...(exit ? { exit } : {}),
+        };
+      }),
+    );
+  }
+
+  /** The instance's event log, from the start; with `follow`, new events until the instance is gone or `signal` aborts. */
+  events(options: EventsOptions = {}): AsyncGenerator<LoggedEvent> {
+    return readEvents(join(this.#ctx.dir, EVENTS_FILE), { ...options, gone: () => !this.#folderExists() });
   }
 
   /** Stops every service and removes every resource. Safe to call more than once, and concurrently. */
@@ -103,68 +146,88 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   }
 
   async #teardown(): Promise<void> {
-    const { stateDir, dir, drivers, emit, services } = this.#ctx;
+    const { stateDir, dir, drivers, emit, services, eventLog } = this.#ctx;
     const owner = readOwner(dir);
+    const self = drivers.owners.self();
     let errors: unknown[] = [];
-    if (owner && owner.pid !== null && owner.pid !== process.pid && isRunning(owner.pid, owner.startTime ?? undefined)) {
-      // Another process owns it (a foreground CLI or a detached supervisor): ask it to tear down,
-      // as Ctrl-C would, then let gc finish whatever it could not.
-      await askOwnerToStop(owner);
+    emit({ kind: 'instance.down', env: this.name, instance: this.instance });
+    if (owner && owner.pid !== null && owner.pid !== self.pid && drivers.owners.isAlive({ pid: owner.pid, startTime: owner.startTime ?? undefined })) {
+      // Another process owns it (a foreground CLI, a script, the owner of a detached instance):
+      // ask it to stop, as Ctrl-C would, then gc finishes whatever is left of the instance.
+      await drivers.owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, OWNER_STOP_TIMEOUT_MS);
       errors = (await gc(stateDir, { drivers, emit })).errors;
     } else {
       const mine = takeOver(stateDir, dir);
       // Not moved: someone else is already tearing it down.
       if (mine) errors = await teardown(mine, { drivers, emit, services });
     }
+    eventLog?.close();
     this.#ctx.onDown?.();
     if (errors.length) throw new RollbackError(errors);
+  }
+
+  #folderExists(): boolean {
+    try {
+      return fstatLike(this.#ctx.dir);
+    } catch {
+      return false;
+    }
+  }
+
+  async #lastExits(): Promise<Map<string, NonNullable<ServiceStatus['exit']>>> {
+    const exits = new Map<string, NonNullable<ServiceStatus['exit']>>();
+    for await (const event of this.events()) {
+      if (event.kind === 'service.exit') exits.set(event.service, { exitCode: event.exitCode, signal: event.signal, at: event.at });
+    }
+    return exits;
   }
 
   #service(name: string): PlannedService {
     const planned = this.#ctx.plan.services.find((s) => s.name === name);
     if (!planned) {
       const known = this.#ctx.plan.services.map((s) => s.name).join(', ');
-      throw new InstanceError('INSTANCE_NOT_FOUND', `no service '${name}' in ${this.name} (services: ${known})`);
+      throw new ServiceError('SERVICE_NOT_FOUND', name, `no service '${name}' in ${this.name} (services: ${known})`);
     }
     return planned;
   }
 
-  #initPid(service: string): number {
+  #runningRecord(service: string): ServiceRecord {
     this.#service(service);
-    const record = this.#ctx.services.get(service);
     // A service's record is its namespace's init (see drivers/launcher/launch.c).
-    const init = record && isRunning(record.pid, record.startTime) ? record.pid : undefined;
-    if (!init) throw new InstanceError('INSTANCE_NOT_FOUND', `service '${service}' is not running`);
-    return init;
+    const record = this.#ctx.services.get(service);
+    if (!record || !this.#ctx.drivers.processes.isAlive(record)) throw new ServiceError('SERVICE_NOT_RUNNING', service, `service '${service}' is not running`);
+    return record;
   }
 }
 
-/** SIGTERM to the owner, then wait (bounded) until it has exited. */
-async function askOwnerToStop(owner: Owner): Promise<void> {
+/** The readiness step's arguments of a service: what `status` probes once. */
+function readyArgsOf(plan: Plan, service: string): ReadyArgs | undefined {
+  const step = plan.steps.find((s) => s.kind === 'service.ready' && s.args.service === service);
+  return step?.kind === 'service.ready' ? step.args : undefined;
+}
+
+function fstatLike(dir: string): boolean {
+  const fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  closeSync(fd);
+  return true;
+}
+
+/** What was appended to `file` since `offset` (from the start again when the file was rotated). */
+function readNew(file: string, offset: number, inode: number | undefined): { text: string; offset: number; inode: number | undefined } {
+  let fd: number;
   try {
-    process.kill(owner.pid!, 'SIGTERM');
+    fd = openSync(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
   } catch {
-    return;
+    return { text: '', offset, inode };
   }
-  await waitUntil(() => !isRunning(owner.pid!, owner.startTime ?? undefined), OWNER_STOP_TIMEOUT_MS, 50);
-}
-
-/** How long `down` waits for another process that owns the instance to finish tearing it down. */
-const OWNER_STOP_TIMEOUT_MS = 60_000;
-
-/** An instance brought up by another process (or earlier), rebuilt from its journal. */
-export function openInstance(stateDir: string, env: string, instance: string, drivers: Drivers, emit: Emit): Instance {
-  const dir = instanceDir(stateDir, env, instance);
-  const state = replay(readJournal(join(dir, JOURNAL)));
-  if (!state.plan) throw new InstanceError('INSTANCE_NOT_FOUND', `instance '${instance}' of '${env}' is not up`);
-  const services = new Map<string, ServiceRecord>();
-  for (const s of state.plan.services) {
-    const record = state.results.get(`service.start:${s.name}`) as ServiceRecord | undefined;
-    if (record) services.set(s.name, record);
+  try {
+    const stats = fstatSync(fd);
+    const from = inode !== undefined && stats.ino !== inode ? 0 : stats.size < offset ? 0 : offset;
+    if (stats.size <= from) return { text: '', offset: from, inode: stats.ino };
+    const buffer = Buffer.alloc(stats.size - from);
+    const read = readSync(fd, buffer, 0, buffer.length, from);
+    return { text: buffer.subarray(0, read).toString('utf8'), offset: from + read, inode: stats.ino };
+  } finally {
+    closeSync(fd);
   }
-  return new Instance({ stateDir, dir, plan: state.plan, drivers, emit, services });
-}
-
-function signalNumber(signal: NodeJS.Signals | null): number {
-  return signal ? (constants.signals[signal] ?? 0) : 0;
 }

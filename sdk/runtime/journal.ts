@@ -1,4 +1,5 @@
-import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, fdatasyncSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { writeAll } from '../files.ts';
 import type { Plan, Step } from '../plan/types.ts';
 
 /** One line of the journal. Intent is written before a step runs, its outcome after. */
@@ -18,17 +19,26 @@ export type JournalRecord =
  */
 export class Journal {
   readonly #fd: number;
+  readonly #bestEffort: boolean;
   #closed = false;
+  /** Writes that failed in best-effort mode (a full disk during teardown). */
+  failedWrites: unknown[] = [];
 
-  private constructor(readonly path: string, fd: number) {
+  private constructor(readonly path: string, fd: number, bestEffort: boolean) {
     this.#fd = fd;
+    this.#bestEffort = bestEffort;
   }
 
-  static open(path: string): Journal {
-    const fd = openSync(path, 'a+', 0o600);
+  /**
+   * Opens for appending, never through a symlink. `bestEffort` (teardown): a write that fails is
+   * recorded, not thrown, so a full disk never stops resources from being removed.
+   */
+  static open(path: string, options: { bestEffort?: boolean } = {}): Journal {
+    const fd = openSync(path, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o600);
+    const journal = new Journal(path, fd, options.bestEffort ?? false);
     // A crash can leave a torn last line: end it, so the next record starts a line of its own.
-    if (!endsWithNewline(fd)) writeSync(fd, '\n');
-    return new Journal(path, fd);
+    if (!endsWithNewline(fd)) journal.#writeText('\n');
+    return journal;
   }
 
   /** Appends and fsyncs: for intents, which must be durable before the step they announce runs. */
@@ -43,7 +53,17 @@ export class Journal {
    */
   write(...records: JournalRecord[]): void {
     if (this.#closed || records.length === 0) return;
-    writeSync(this.#fd, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    this.#writeText(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  }
+
+  #writeText(text: string): void {
+    try {
+      // All of it or an error: a record cut short by a full disk must not pass for written.
+      writeAll(this.#fd, Buffer.from(text));
+    } catch (error) {
+      if (!this.#bestEffort) throw error;
+      this.failedWrites.push(error);
+    }
   }
 
   close(): void {
@@ -61,24 +81,45 @@ function endsWithNewline(fd: number): boolean {
   return last[0] === 0x0a;
 }
 
-/** The records of a journal; a last line cut mid-write (a crash) is ignored. */
+export interface JournalText {
+  readonly records: JournalRecord[];
+  /** 1-based numbers of lines that are not whole records, except a torn last line (a crash mid-write). */
+  readonly unreadable: number[];
+}
+
+/**
+ * The records of a journal (never read through a symlink). A last line cut mid-write is a crash
+ * before its step ran (intents are written before their steps); any other unreadable line is reported.
+ */
 export function readJournal(path: string): JournalRecord[] {
+  return readJournalText(path).records;
+}
+
+export function readJournalText(path: string): JournalText {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    try {
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch {
-    return [];
+    return { records: [], unreadable: [] };
   }
   const records: JournalRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+  const unreadable: number[] = [];
+  const lines = text.split('\n');
+  const last = lines.length - (lines.at(-1) === '' ? 2 : 1);
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
     try {
       records.push(JSON.parse(line) as JournalRecord);
     } catch {
-      // a torn write: everything before it is intact because each record is fsync'd in order
+      if (i !== last) unreadable.push(i + 1);
     }
-  }
-  return records;
+  });
+  return { records, unreadable };
 }
 
 export interface JournalState {
@@ -90,7 +131,11 @@ export interface JournalState {
   readonly complete: boolean;
 }
 
-export function replay(records: readonly JournalRecord[]): JournalState {
+/**
+ * What a journal says was done. With `unreadable` lines (a record cut short in the middle), any
+ * step of the plan may have been intended: all of them are pending, since undo is idempotent.
+ */
+export function replay(records: readonly JournalRecord[], unreadable: readonly number[] = []): JournalState {
   let plan: Plan | undefined;
   const intended: string[] = [];
   const undone = new Set<string>();
@@ -107,6 +152,7 @@ export function replay(records: readonly JournalRecord[]): JournalState {
     else if (r.t === 'up') complete = true;
   }
   const byId = new Map(plan?.steps.map((s) => [s.id, s]) ?? []);
+  if (unreadable.length) intended.push(...(plan?.steps.map((s) => s.id) ?? []));
   const pending = [...new Set(intended)].filter((id) => !undone.has(id) && !unapplied.has(id)).map((id) => byId.get(id)).filter((s): s is Step => s !== undefined);
   return { plan, pending, results, complete };
 }

@@ -4,6 +4,7 @@
 import { linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstanceError } from '../errors.ts';
+import { instanceExists } from './state.ts';
 import { allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, parseCidr, type Cidr } from '../plan/subnet.ts';
 
 interface Claim {
@@ -32,7 +33,7 @@ export function claimSubnet(stateDir: string, key: string, prefix: number, hostR
   const claim: Claim = { stateDir, key, pid: process.pid };
   for (let taken = [...routes]; ; ) {
     const block = allocate(pool, prefix, taken);
-    if (!block) throw new InstanceError('POOL_EXHAUSTED', `no free /${prefix} left in the subnet pool ${formatCidr(pool)}; bring some instances down or set WARREN_SUBNET_POOL`);
+    if (!block) throw poolExhausted(prefix, pool);
     const units = unitsOf(block);
     const mine: string[] = [];
     for (const unit of units) {
@@ -43,6 +44,16 @@ export function claimSubnet(stateDir: string, key: string, prefix: number, hostR
     for (const unit of mine) release(join(dir, unit), claim);
     taken = [...taken, block];
   }
+}
+
+/** The one message for an exhausted pool, whoever runs out (`up`, `up -d`, `plan`). */
+export function poolExhausted(prefix: number, pool: Cidr = subnetPool()): InstanceError {
+  return new InstanceError('POOL_EXHAUSTED', `no free /${prefix} left in the subnet pool ${formatCidr(pool)}; bring some instances down or set WARREN_SUBNET_POOL`);
+}
+
+/** The block `claimSubnet` would give now, without claiming it (for `plan`). */
+export function peekSubnet(prefix: number, hostRoutes: readonly string[]): Cidr | undefined {
+  return allocate(subnetPool(), prefix, [...claimedSubnets(), ...hostRoutes.map(parseCidr)]);
 }
 
 /** Gives back the claims of `key` in `stateDir` (only those: a claim is checked before removal). */
@@ -91,7 +102,7 @@ function removeIfStale(path: string): boolean {
   } catch {
     return true; // vanished or half-written by a crash: try again
   }
-  if (instanceExists(claim)) return false;
+  if (instanceExistsFor(claim)) return false;
   // Moved aside, then checked to be the very file judged stale: a claim made meanwhile is put back.
   const aside = `${path}.stale.${process.pid}`;
   try {
@@ -110,18 +121,8 @@ function removeIfStale(path: string): boolean {
   return true;
 }
 
-function instanceExists(claim: Claim): boolean {
-  const present = (dir: string, match: (name: string) => boolean) => {
-    try {
-      return readdirSync(dir).some(match);
-    } catch {
-      return false;
-    }
-  };
-  return (
-    present(join(claim.stateDir, 'instances'), (name) => name === claim.key) ||
-    present(join(claim.stateDir, 'reaping'), (name) => name.startsWith(`${claim.key}.`))
-  );
+function instanceExistsFor(claim: Claim): boolean {
+  return instanceExists(claim.stateDir, claim.key);
 }
 
 function release(path: string, owner: Pick<Claim, 'stateDir' | 'key'>): void {

@@ -1,11 +1,15 @@
-import { dirname, join } from 'node:path';
+import { closeSync, constants as fsc, openSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { JournalError, messageOf } from '../errors.ts';
+import type { Step } from '../plan/types.ts';
+import { isProcessRecord, stepProblem } from './journal-check.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
-import { hostInterface, NETNS_PREFIX } from '../plan/names.ts';
+import { hostInterface, instanceKey, instanceKeyOfNetns } from '../plan/names.ts';
 import type { Emit } from './events.ts';
 import { undo } from './executor.ts';
 import { createHandlers } from './handlers.ts';
-import { Journal, readJournal, replay } from './journal.ts';
-import { JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, takeOver } from './state.ts';
+import { Journal, readJournalText, replay, type JournalState } from './journal.ts';
+import { checkStateDir, JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, stateDirOf, takeOver } from './state.ts';
 import { releaseSubnet } from './subnets.ts';
 
 export interface TeardownOptions {
@@ -22,14 +26,24 @@ export interface TeardownOptions {
 export async function teardown(dir: string, { drivers, emit, services }: TeardownOptions): Promise<unknown[]> {
   const path = join(dir, JOURNAL);
   const owner = readOwner(dir);
-  const state = replay(readJournal(path));
-  const journal = Journal.open(path);
-  let errors: unknown[];
+  // Space first: on a full disk the journal's undo records need room (open logs are truncated, not unlinked).
+  emptyLogs(join(dir, 'logs'));
+  const text = readJournalText(path);
+  if (text.unreadable.length) {
+    emit({ kind: 'warning', message: `journal ${path}: line(s) ${text.unreadable.join(', ')} cut short; undoing every step of the plan to be safe` });
+  }
+  const state = replay(text.records, text.unreadable);
+  const { replayable, refused } = checkReplayable(state, stateDirOf(dir));
+  const journal = Journal.open(path, { bestEffort: true });
+  let errors: unknown[] = refused;
   try {
     const handlers = createHandlers({ drivers, emit, signal: new AbortController().signal, services: services ?? new Map() });
-    errors = await undo(state.pending, { handlers, journal, emit, results: state.results });
+    errors = [...errors, ...(await undo(replayable, { handlers, journal, emit, results: state.results }))];
   } finally {
     journal.close();
+  }
+  if (journal.failedWrites.length) {
+    emit({ kind: 'warning', message: `journal ${path}: ${journal.failedWrites.length} record(s) could not be written (${messageOf(journal.failedWrites[0])}); the teardown went on` });
   }
   if (errors.length) {
     parkForGc(dir);
@@ -37,8 +51,43 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
   }
   removeDir(dir);
   // Only now is the subnet free: until the folder is gone, its resources may still exist.
-  if (owner) releaseSubnet(dirname(dirname(dir)), `${owner.env}.${owner.instance}`, owner.subnet);
+  if (owner) releaseSubnet(stateDirOf(dir), instanceKey(owner.env, owner.instance), owner.subnet);
   return errors;
+}
+
+/** Steps whose names and paths pass the checks a stranger's journal would need to; the rest are refused, as errors. */
+function checkReplayable(state: JournalState, stateDir: string): { replayable: Step[]; refused: unknown[] } {
+  const plan = state.plan;
+  if (!plan) return { replayable: [], refused: [] };
+  const replayable: Step[] = [];
+  const refused: unknown[] = [];
+  const instances = join(stateDir, 'instances');
+  for (const step of state.pending) {
+    const problem = stepProblem(plan, step, instances) ?? (step.undo ? stepProblem(plan, { ...step, ...step.undo } as Step, instances) : undefined);
+    const result = state.results.get(step.id);
+    const badRecord = step.kind === 'service.start' && result !== undefined && !isProcessRecord(result);
+    if (problem || badRecord) refused.push(new JournalError(join(stateDir, 'instances'), `not replayed: ${problem ?? `step ${step.id} has a malformed process record`}`));
+    else replayable.push(step);
+  }
+  return { replayable, refused };
+}
+
+/** Truncates the service logs (open descriptors keep an unlinked file's space, not a truncated one's). */
+function emptyLogs(logsDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(logsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      const fd = openSync(join(logsDir, name), fsc.O_WRONLY | fsc.O_TRUNC | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+      closeSync(fd);
+    } catch {
+      // not a regular file of ours, or gone
+    }
+  }
 }
 
 export interface GcReport {
@@ -63,17 +112,18 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
   const report: GcReport = { reaped: [], orphans: [], errors: [] };
   // Listed before the instances: anything created after this belongs to an instance listed below.
   const system = options.orphans ? await options.drivers.net.list() : { netns: [], hostLinks: [] };
-  const instances = listInstances(stateDir);
+  // A state dir that does not exist has nothing to reap; one that others could write is refused.
+  const instances = checkStateDir(stateDir) ? listInstances(stateDir) : [];
+  const { owners } = options.drivers;
 
-  for (const { dir, owner } of instances) {
-    const reaping = dir.includes('/reaping/');
-    if (reaping ? reaperAlive(dir) : owner && ownerAlive(owner)) continue;
+  for (const { dir, owner, reaping } of instances) {
+    if (reaping ? reaperAlive(dir, owners) : owner && ownerAlive(owner, owners)) continue;
     // Moved first, parked folders too: of two gc runs at once, only one tears an instance down.
     const mine = takeOver(stateDir, dir);
     if (!mine) continue;
     const errors = await teardown(mine, options);
     report.errors.push(...errors);
-    const name = owner ? `${owner.env}.${owner.instance}` : dir;
+    const name = owner ? instanceKey(owner.env, owner.instance) : dir;
     report.reaped.push(name);
     options.emit({ kind: 'instance.reaped', instance: name });
   }
@@ -81,9 +131,9 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
   if (!options.orphans) return report;
 
   const known = instances.flatMap(({ owner }) => (owner ? [owner] : []));
-  const knownKeys = new Set(known.map((o) => `${o.env}.${o.instance}`));
+  const knownKeys = new Set(known.map((o) => instanceKey(o.env, o.instance)));
   const knownLinks = new Set(known.map((o) => hostInterface(o.env, o.instance)));
-  const orphanNetns = system.netns.filter((name) => !knownKeys.has(name.slice(NETNS_PREFIX.length).split('.').slice(0, 2).join('.')));
+  const orphanNetns = system.netns.filter((name) => !knownKeys.has(instanceKeyOfNetns(name) ?? name));
   const orphanLinks = system.hostLinks.filter((name) => !knownLinks.has(name));
   try {
     await options.drivers.net.deleteNetns(orphanNetns);

@@ -31,6 +31,9 @@ export function createFakeDrivers(): FakeDrivers {
   const failures: Array<{ match: (call: string) => boolean; always: boolean; error: Error | undefined; used: boolean }> = [];
   let nextPid = 1000;
   const hostLinkOwners = new Map<string, string>();
+  /** Pretend detached owners: pid -> the event log of the instance they hold. */
+  const owners = new Map<number, string>();
+  const eventsFiles = new Map<string, string>();
 
   const call = async (op: FakeOp, subject: string) => {
     const text = `${op} ${subject}`;
@@ -105,6 +108,7 @@ export function createFakeDrivers(): FakeDrivers {
       // Like the launcher: one call for the batch; a failure names its item and keeps the others' records.
       async start(requests) {
         const records: ServiceRecord[] = [];
+        for (const { service } of requests) eventsFiles.set(service.service, service.eventsFile);
         const failures = new Map<number, unknown>();
         for (const [i, { service }] of requests.entries()) {
           try {
@@ -129,10 +133,41 @@ export function createFakeDrivers(): FakeDrivers {
       isAlive(record) {
         return kernel.processes.has(record.pid);
       },
+      // Like the launcher taking over: a pretend owner process that holds the instance's services.
+      async detach(eventsFile) {
+        const pid = nextPid++;
+        owners.set(pid, eventsFile);
+        return { pid, startTime: 1 };
+      },
     },
     probe: {
       async waitReady(ready) {
         await call('service.ready', ready.service);
+      },
+      async probeOnce(ready) {
+        return [...kernel.processes.values()].includes(ready.service);
+      },
+    },
+    owners: {
+      self() {
+        return { pid: process.pid, startTime: 1 };
+      },
+      isAlive({ pid }) {
+        return pid === process.pid || owners.has(pid);
+      },
+      // A detached owner stops its services and exits, as the launcher does on SIGTERM.
+      async stop({ pid }) {
+        const eventsFile = owners.get(pid);
+        owners.delete(pid);
+        for (const [p, name] of kernel.processes) if (eventsFiles.get(name) === eventsFile) kernel.processes.delete(p);
+        return true;
+      },
+    },
+    exec: {
+      async exec(record, argv) {
+        const service = kernel.processes.get(record.pid);
+        kernel.calls.push(`exec ${service} ${argv.join(' ')}`);
+        return { stdout: `${service}: ${argv.join(' ')}`, stderr: '', exitCode: 0 };
       },
     },
     files: {

@@ -1,28 +1,31 @@
+// `up`: check, claim the instance and its subnet, plan, apply (journaled), and either return a
+// running instance or undo everything that was done.
 import { join } from 'node:path';
-import type { UpOptions } from '../../dsl/running.ts';
-import type { EnvSpec, Issue } from '../../dsl/spec.ts';
-import { validate } from '../../dsl/validate.ts';
-import { nameProblem } from '../../dsl/names.ts';
 import { formatLoc } from '../../dsl/location.ts';
+import type { UpOptions } from '../../dsl/running.ts';
+import type { EnvSpec } from '../../dsl/spec.ts';
+import type { WarrenEvent } from '../../dsl/events.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
-import { InstanceError, SpecError, UpError } from '../errors.ts';
+import { InstanceError, SetupError, UpError } from '../errors.ts';
 import { hubNetns, userNetns } from '../plan/names.ts';
 import { plan } from '../plan/plan.ts';
-import type { Plan } from '../plan/types.ts';
 import { formatCidr, prefixFor } from '../plan/subnet.ts';
-import { commandIssues, compileServices, resolveCommand } from '../recipe/command.ts';
-import type { Emit, WarrenEvent } from './events.ts';
-import { apply } from './executor.ts';
-import { createHandlers } from './handlers.ts';
-import { Instance } from './instance.ts';
-import { Journal } from './journal.ts';
-import { claimInstance, JOURNAL, ownerOf, readOwner, removeDir, resolveStateDir, writeOwner, type Mode } from './state.ts';
-import { claimSubnet, registryDir } from './subnets.ts';
-import { gc, teardown } from './teardown.ts';
+import type { Plan } from '../plan/types.ts';
+import { EventLogWriter } from '../runtime/event-log.ts';
+import type { Emit } from '../runtime/events.ts';
+import { apply } from '../runtime/executor.ts';
+import { createHandlers } from '../runtime/handlers.ts';
+import { Instance } from '../runtime/instance.ts';
+import { Journal } from '../runtime/journal.ts';
+import { claimInstance, EVENTS_FILE, JOURNAL, readOwner, removeDir, resolveStateDir, writeOwner, type Mode } from '../runtime/state.ts';
+import { claimSubnet } from '../runtime/subnets.ts';
+import { gc, teardown } from '../runtime/teardown.ts';
+import { checkRecipe } from './check.ts';
+import { planInput } from './plan.ts';
 
 export interface RuntimeUpOptions extends UpOptions {
-  /** Who owns the instance: the CLI in the foreground, an embedding script (default), or a detached supervisor. */
+  /** Who owns the instance: the CLI in the foreground, an embedding script (default); `detach` makes it the launcher. */
   readonly mode?: Mode;
   /** The recipe file, for status listings. */
   readonly recipe?: string;
@@ -30,42 +33,31 @@ export interface RuntimeUpOptions extends UpOptions {
   readonly drivers?: Drivers;
 }
 
-/** Every problem that can be known before touching anything: the spec, the instance name, the commands. */
-export function preflight(spec: EnvSpec, instance: string): Issue[] {
-  const issues = validate(spec);
-  const problem = nameProblem(instance);
-  if (problem) issues.push({ code: 'invalid-name', path: 'instance', message: `instance name ${JSON.stringify(instance)} ${problem}` });
-  return [...issues, ...commandIssues(spec.services)];
-}
-
 /**
  * Brings up one instance of `spec`. Resolves when every service is ready; otherwise undoes
  * everything it did and rejects with the original error (and any rollback errors beside it).
+ * With `detach`, the services are then handed to a small owner process that outlives this one.
  */
 export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise<Instance> {
+  const started = Date.now();
   const instance = options.instance ?? 'default';
-  const issues = preflight(spec, instance);
-  if (issues.length) throw new SpecError(issues);
-  const { compiled, issues: compileIssues } = await compileServices(spec.services);
-  if (compileIssues.length) throw new SpecError(compileIssues);
+  const { compiled } = await checkRecipe(spec, { instance });
 
   const drivers = options.drivers ?? createLinuxDrivers();
+  if (options.detach && !drivers.processes.detach) throw new SetupError('these drivers cannot detach an instance (ProcessDriver.detach is missing)');
   // Before anything exists: a machine without a C compiler fails here, not halfway through.
-  if (spec.services.length) await drivers.processes.prepare?.();
-  const emit: Emit = (event: WarrenEvent) => options.onEvent?.(event);
+  if (spec.services.length || options.detach) await drivers.processes.prepare?.();
+  const callerEmit: Emit = (event: WarrenEvent) => options.onEvent?.(event);
   const stateDir = resolveStateDir(options.stateDir);
-  if (options.detach) {
-    const { upDetached } = await import('./detach.ts');
-    return upDetached(spec, { instance, stateDir, drivers, emit, ...(options.recipe ? { recipe: options.recipe } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-  }
-  const mode: Mode = options.mode ?? 'embedded';
-  await gc(stateDir, { drivers, emit });
+  const mode: Mode = options.detach ? 'detached' : (options.mode ?? 'embedded');
+  await gc(stateDir, { drivers, emit: callerEmit });
 
+  const self = drivers.owners.self();
   const dir = claimInstance(stateDir, {
     env: spec.name,
     instance,
     mode,
-    ...ownerOf(),
+    ...self,
     ...(options.recipe ? { recipe: options.recipe } : {}),
     createdAt: new Date().toISOString(),
   });
@@ -75,6 +67,11 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     removeDir(dir);
     throw error;
   }
+  const eventLog = new EventLogWriter(join(dir, EVENTS_FILE));
+  const emit: Emit = (event) => {
+    eventLog.write(event);
+    callerEmit(event);
+  };
   const services = new Map<string, ServiceRecord>();
   const abort = new AbortController();
   const onAbort = () => abort.abort(options.signal?.reason ?? 'aborted');
@@ -84,7 +81,7 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   try {
     const subnet = claimSubnet(stateDir, `${spec.name}.${instance}`, prefixFor(spec.namespaces.length), await drivers.net.routes());
     writeOwner(dir, { ...readOwner(dir)!, subnet: formatCidr(subnet) });
-    const steps = plan({ spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled), hiddenPaths: [stateDir, registryDir()] });
+    const steps = plan(planInput(spec, instance, subnet, dir, stateDir, compiled));
     journal = Journal.open(join(dir, JOURNAL));
     // Made durable by the first intent's fsync: a plan alone asks nothing to be undone.
     journal.write({ t: 'plan', plan: steps });
@@ -92,21 +89,38 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     const exitHook = registerExitCleanup(drivers, steps, services);
     try {
       await apply(steps.steps, { handlers, journal, emit, signal: abort.signal });
+      if (mode === 'detached') await handOver(dir, drivers, emit);
     } catch (error) {
       exitHook.dispose();
       throw error;
     }
     journal.write({ t: 'up' });
-    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, onDown: () => exitHook.dispose() });
+    emit({ kind: 'instance.up', env: spec.name, instance, ms: Date.now() - started, mode });
+    if (mode === 'detached') {
+      // The owner appends from now on; this process may exit.
+      exitHook.dispose();
+      eventLog.close();
+      return new Instance({ stateDir, dir, plan: steps, drivers, emit: callerEmit, services });
+    }
+    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, eventLog, onDown: () => exitHook.dispose() });
   } catch (cause) {
     emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });
     journal?.close();
-    const rollbackErrors = await teardown(dir, { drivers, emit, services }).catch((error: unknown) => [error]);
+    const rollbackErrors = await teardown(dir, { drivers, emit: callerEmit, services }).catch((error: unknown) => [error]);
+    eventLog.close();
     throw new UpError(cause, rollbackErrors);
   } finally {
     journal?.close();
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** `--detach`: the launcher that holds the services becomes the owner; from then on this process is not needed. */
+async function handOver(dir: string, drivers: Drivers, emit: Emit): Promise<void> {
+  const eventsFile = join(dir, EVENTS_FILE);
+  const owner = await drivers.processes.detach!(eventsFile);
+  writeOwner(dir, { ...readOwner(dir)!, mode: 'detached', pid: owner.pid, startTime: owner.startTime });
+  emit({ kind: 'instance.detached', owner: owner.pid });
 }
 
 /** Namespace names carry env and instance, not the state dir: one already there belongs to someone else. */

@@ -1,0 +1,46 @@
+// A journal is replayed as root: every name and path it holds is checked again before it reaches
+// `ip`, `nft`, a signal or the file system, as if a stranger had written it.
+import { join } from 'node:path';
+import { hostInterface, instanceKey, isHostInterface, isInstanceInterface, parseNetns } from '../plan/names.ts';
+import type { Plan, Step } from '../plan/types.ts';
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** Why a step of `plan` may not be replayed from the instance folder `instancesPath`, or undefined. */
+export function stepProblem(plan: Plan, step: Step, instancesPath: string): string | undefined {
+  const key = instanceKey(plan.env, plan.instance);
+  const ownNetns = (name: unknown) => typeof name === 'string' && parseNetns(name) !== undefined && `${parseNetns(name)!.env}.${parseNetns(name)!.instance}` === key;
+  const iface = (name: unknown) => typeof name === 'string' && isInstanceInterface(name);
+  const cidr = (text: unknown) => typeof text === 'string' && CIDR.test(text) && text.split(/[./]/).every((n, i) => Number(n) <= (i === 4 ? 32 : 255));
+  const insideFolder = (path: unknown) => typeof path === 'string' && path.startsWith(join(instancesPath, key) + '/') && !path.includes('/../') && !path.includes('\0');
+  const checks = (() => {
+    const a = step.args as unknown as Record<string, unknown>;
+    switch (step.kind) {
+      case 'netns.create':
+      case 'netns.delete':
+        return { netns: ownNetns(a.netns) };
+      case 'bridge.create':
+        return { netns: ownNetns(a.netns), bridge: iface(a.bridge) };
+      case 'hostlink.create':
+      case 'hostlink.delete':
+        return { hub: ownNetns(a.hub), bridge: iface(a.bridge), hubIf: iface(a.hubIf), hostIf: typeof a.hostIf === 'string' && isHostInterface(a.hostIf) && a.hostIf === hostInterface(plan.env, plan.instance), cidr: cidr(a.cidr) };
+      case 'veth.create':
+        return { hub: ownNetns(a.hub), netns: ownNetns(a.netns), bridge: iface(a.bridge), hubIf: iface(a.hubIf), nsIf: iface(a.nsIf), cidr: cidr(a.cidr) };
+      case 'file.write':
+      case 'file.remove':
+        return { path: insideFolder(a.path) };
+      case 'service.start':
+      case 'service.stop':
+      case 'service.ready':
+        return { netns: ownNetns(a.netns), service: typeof a.service === 'string' && /^[a-z][a-z0-9-]*$/.test(a.service) };
+    }
+  })();
+  const bad = Object.entries(checks ?? { kind: false }).filter(([, ok]) => !ok).map(([field]) => field);
+  return bad.length ? `step ${JSON.stringify(step.id)} (${String(step.kind)}) has unacceptable ${bad.join(', ')} for instance ${key}` : undefined;
+}
+
+/** A recorded service process: two positive integers, nothing else. */
+export function isProcessRecord(value: unknown): value is { pid: number; startTime: number } {
+  const r = value as { pid?: unknown; startTime?: unknown } | null;
+  return typeof r === 'object' && r !== null && Number.isInteger(r.pid) && (r.pid as number) > 1 && Number.isInteger(r.startTime) && (r.startTime as number) >= 0;
+}
