@@ -29,7 +29,8 @@ export interface FakeDrivers extends Drivers {
 export function createFakeDrivers(): FakeDrivers {
   const kernel: FakeKernel = { netns: new Set(), bridges: new Set(), veths: new Set(), hostLinks: new Set(), files: new Map(), processes: new Map(), calls: [] };
   const failures: Array<{ match: (call: string) => boolean; always: boolean; error: Error | undefined; used: boolean }> = [];
-  let nextPid = 1000;
+  // Above any pid_max (2^22): a fake pid that ever reached a real kill(2) could only fail with ESRCH.
+  let nextPid = 5_000_000;
   const hostLinkOwners = new Map<string, string>();
   /** Pretend detached owners: pid -> the event log of the instance they hold. */
   const owners = new Map<number, string>();
