@@ -11,6 +11,8 @@ export type WarrenEvent =
   | { readonly kind: 'service.output'; readonly service: string; readonly stream: 'stdout' | 'stderr'; readonly line: string }
   | { readonly kind: 'service.ready'; readonly service: string; readonly ms: number }
   | { readonly kind: 'service.exit'; readonly service: string; readonly exitCode: number | null; readonly signal: string | null }
+  /** Its readiness probe started failing (or passing again) after it was ready. */
+  | { readonly kind: 'service.health'; readonly service: string; readonly healthy: boolean }
   | { readonly kind: 'instance.up'; readonly env: string; readonly instance: string; readonly ms: number; readonly mode: string }
   | { readonly kind: 'instance.detached'; readonly owner: number }
   | { readonly kind: 'instance.down'; readonly env: string; readonly instance: string }

@@ -30,6 +30,9 @@ export function createPrinter(options: { verbose: boolean; quiet: boolean; names
         case 'service.exit':
           process.stderr.write(`${prefix(event.service)} exited (${event.signal ?? `code ${event.exitCode}`})\n`);
           break;
+        case 'service.health':
+          process.stderr.write(`${prefix(event.service)} ${event.healthy ? 'healthy again' : 'unhealthy: its readiness probe fails'}\n`);
+          break;
         case 'rollback.start':
           process.stderr.write(`warren: rolling back everything this up created\n`);
           break;

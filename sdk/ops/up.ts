@@ -13,6 +13,7 @@ import { plan } from '../plan/plan.ts';
 import { formatCidr, prefixFor } from '../plan/subnet.ts';
 import type { Plan } from '../plan/types.ts';
 import { EventLogWriter } from '../runtime/event-log.ts';
+import { watchHealth } from '../runtime/health-monitor.ts';
 import type { Emit } from '../runtime/events.ts';
 import { apply } from '../runtime/executor.ts';
 import { createHandlers } from '../runtime/handlers.ts';
@@ -102,7 +103,8 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
       eventLog.close();
       return new Instance({ stateDir, dir, plan: steps, drivers, emit: callerEmit, services });
     }
-    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, eventLog, onDown: () => exitHook.dispose() });
+    const health = watchHealth(steps, drivers, services, emit);
+    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, eventLog, onDown: () => (health.stop(), exitHook.dispose()) });
   } catch (cause) {
     emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });
     journal?.close();
