@@ -11,7 +11,7 @@ export const EVENT_LOG_LIMIT_BYTES = 1024 * 1024;
 
 /** Service output is in the service logs; everything else goes to the event log. */
 function logged(event: WarrenEvent): boolean {
-  return event.kind !== 'service.output' && event.kind !== 'step.start';
+  return event.kind !== 'service.output';
 }
 
 export class EventLogWriter {
