@@ -1,46 +1,87 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SetupError } from '../errors.ts';
 import type { ServiceArgs } from '../plan/types.ts';
 import { BatchError, notApplied } from './batch-error.ts';
+import { LaunchSession } from './launch-session.ts';
 import { launcherPath } from './launcher.ts';
-import { BoundedLog } from './log-file.ts';
 import { waitUntil } from './poll.ts';
 import { allPids, isLive, isRunning, readStat } from './procfs.ts';
-import type { OutputLine, ProcessDriver, ServiceExit, ServiceRecord, ServiceStart } from './types.ts';
+import type { ProcessDriver, ServiceExit, ServiceRecord, ServiceStart } from './types.ts';
 
-/** Services per launcher process: each costs the launcher two inherited descriptors. */
-const LAUNCH_BATCH = 128;
+export interface ProcessDriverOptions {
+  /** Where each service gets the instance's hosts file bind-mounted: it must exist on the host. */
+  readonly hostsTarget?: string;
+}
 
-/** Services as real processes, started in batches by the launcher (launcher/launch.c), stopped by signals. */
-export function createProcessDriver(): ProcessDriver {
+/**
+ * Services as real processes: one launcher process (launcher/launch.c) per instance starts them,
+ * writes their logs and, once detached, owns them; they are stopped by signals, from any process.
+ */
+export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDriverOptions = {}): ProcessDriver {
   const exits = new Map<number, ServiceExit>();
   /** Resolved when the launcher reports a service's end: stopping it need not poll /proc. */
   const exited = new Map<number, Promise<void>>();
   const tracker: ExitTracker = { exits, exited };
+  /** The launcher of each instance that this process started and still owns, by the instance's event log. */
+  const sessions = new Map<string, LaunchSession>();
+  const events = {
+    started: (record: ServiceRecord, ended: Promise<void>) => exited.set(record.pid, ended),
+    ended: (record: ServiceRecord, exit: ServiceExit) => {
+      exits.set(record.pid, exit);
+      exited.delete(record.pid);
+    },
+    idle: (session: LaunchSession) => {
+      for (const [key, value] of sessions) if (value === session) sessions.delete(key);
+    },
+  };
+
+  async function sessionFor(eventsFile: string, requests: readonly ServiceStart[] = []): Promise<LaunchSession> {
+    const launcher = await launcherPath().catch((error: Error) => {
+      throw notApplied(error);
+    });
+    let session = sessions.get(eventsFile);
+    if (!session) sessions.set(eventsFile, (session = new LaunchSession(launcher, launcherEnv(requests), events)));
+    return session;
+  }
 
   return {
     async prepare() {
+      checkHostsTarget(hostsTarget);
       await launcherPath();
     },
 
     async start(requests) {
-      const launcher = await launcherPath().catch((error: Error) => {
-        throw notApplied(error);
-      });
-      const records: ServiceRecord[] = [];
-      for (let from = 0; from < requests.length; from += LAUNCH_BATCH) {
-        const chunk = requests.slice(from, from + LAUNCH_BATCH);
-        try {
-          records.push(...(await launch(launcher, chunk, tracker)));
-        } catch (error) {
-          throw new BatchError(new Map(chunk.map((_, i) => [from + i, error])), from + chunk.length, records);
-        }
-      }
-      return records;
+      // One launcher per instance: the services of each instance go to its launcher as one batch.
+      const byInstance = new Map<string, number[]>();
+      requests.forEach(({ service }, i) => byInstance.set(service.eventsFile, [...(byInstance.get(service.eventsFile) ?? []), i]));
+      const outcomes: (ServiceRecord | unknown)[] = [];
+      await Promise.all(
+        [...byInstance].map(async ([eventsFile, indexes]) => {
+          const batch = indexes.map((i) => requests[i]!);
+          try {
+            for (const { service } of batch) mkdirSync(dirname(service.logFile), { recursive: true, mode: 0o700 });
+            const session = await sessionFor(eventsFile, batch);
+            const results = await session.start(batch);
+            results.forEach((result, j) => (outcomes[indexes[j]!] = result));
+          } catch (error) {
+            for (const i of indexes) outcomes[i] = error;
+          }
+        }),
+      );
+      const failures = new Map(outcomes.flatMap((outcome, i) => (isRecord(outcome) ? [] : [[i, outcome] as const])));
+      const records = outcomes.map((outcome) => (isRecord(outcome) ? outcome : undefined));
+      if (failures.size) throw new BatchError(failures, requests.length, records);
+      return records as ServiceRecord[];
+    },
+
+    async detach(eventsFile) {
+      const session = await sessionFor(eventsFile);
+      sessions.delete(eventsFile);
+      // Its services' ends are no longer reported here: stop() reads /proc for them.
+      for (const record of session.liveRecords()) exited.delete(record.pid);
+      return session.detach();
     },
 
     async stop(service, given) {
@@ -75,87 +116,21 @@ interface ExitTracker {
   readonly exited: Map<number, Promise<void>>;
 }
 
-/** The launcher's input: NUL-terminated fields (see launcher/launch.c). */
-function launchSpec(services: readonly ServiceArgs[]): string {
-  const fields = ['warren-launch/1', String(services.length)];
-  for (const s of services) {
-    const env = Object.entries({ ...process.env, ...s.env }).map(([key, value]) => `${key}=${value ?? ''}`);
-    fields.push(`/run/netns/${s.netns}`, s.hostname, s.hostsFile, s.cwd, String(s.argv.length), ...s.argv, String(env.length), ...env);
-  }
-  const bad = fields.find((field) => field.includes('\0'));
-  if (bad !== undefined) throw notApplied(new Error(`a service's command or environment contains a NUL byte: ${JSON.stringify(bad)}`));
-  return `${fields.join('\0')}\0`;
+function isRecord(outcome: unknown): outcome is ServiceRecord {
+  return typeof outcome === 'object' && outcome !== null && !(outcome instanceof Error) && typeof (outcome as ServiceRecord).pid === 'number';
 }
 
-/** Starts `requests` through one launcher process; resolves once it has cloned every init. */
-async function launch(launcher: string, requests: readonly ServiceStart[], tracker: ExitTracker): Promise<ServiceRecord[]> {
-  const spec = launchSpec(requests.map((r) => r.service));
-  for (const { service } of requests) mkdirSync(dirname(service.logFile), { recursive: true, mode: 0o700 });
-  // Its own session: a Ctrl-C in the terminal reaches the orchestrator, which stops services in order.
-  const child = spawn(launcher, [String(process.pid)], { cwd: '/', env: launcherEnv(requests), stdio: ['pipe', 'pipe', 'pipe', ...requests.flatMap(() => ['pipe', 'pipe'] as const)], detached: true });
-  if (child.pid === undefined) {
-    const error = await new Promise<Error>((resolve) => child.once('error', resolve));
-    throw notApplied(new Error(`could not start the service launcher: ${error.message}`));
+/** Services get the instance's hosts file on this path: without it there is nothing to mount onto. */
+function checkHostsTarget(path: string): void {
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    // missing
   }
-  child.stdin!.once('error', () => undefined);
-  child.stdin!.end(spec);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
-
-  requests.forEach(({ service, options }, i) => {
-    const log = new BoundedLog(service.logFile);
-    const emit = (stream: OutputLine['stream']) => (line: string) => {
-      log.write(`${line}\n`);
-      options.onOutput?.({ service: service.service, stream, line });
-    };
-    let open = 2;
-    const closed = () => --open === 0 && log.close();
-    forEachLine(child.stdio[3 + 2 * i] as Readable, emit('stdout'), closed);
-    forEachLine(child.stdio[4 + 2 * i] as Readable, emit('stderr'), closed);
-  });
-
-  const records: (ServiceRecord | undefined)[] = requests.map(() => undefined);
-  const ended = new Set<number>();
-  const resolvers = new Map<number, () => void>();
-  const finish = (i: number, exit: ServiceExit) => {
-    const record = records[i];
-    if (!record || ended.has(i)) return;
-    ended.add(i);
-    tracker.exits.set(record.pid, exit);
-    tracker.exited.delete(record.pid);
-    requests[i]!.options.onExit?.(exit);
-    resolvers.get(i)?.();
-  };
-
-  return new Promise((resolve, reject) => {
-    let started = 0;
-    forEachLine(
-      child.stdout!,
-      (line) => {
-        const [what, index, a, b] = line.split(' ');
-        const i = Number(index);
-        if (what === 'started' && records[i] === undefined) {
-          const pid = Number(a);
-          records[i] = { pid, startTime: readStat(pid)?.startTime ?? 0 };
-          tracker.exited.set(pid, new Promise((done) => resolvers.set(i, done)));
-          if (++started === requests.length) resolve(records as ServiceRecord[]);
-        } else if (what === 'exit') {
-          finish(i, { exitCode: Number(a) >= 0 ? Number(a) : null, signal: Number(b) >= 0 ? signalName(Number(b)) : null });
-        }
-      },
-      // Only the launcher holds this pipe: it closes when the launcher ends, after its last line.
-      async () => {
-        // The launcher's death took its services along (parent-death signal); report them once gone.
-        const left = records.flatMap((record, i) => (record && !ended.has(i) ? [{ record, i }] : []));
-        await waitUntil(() => left.every(({ record }) => !isRunning(record.pid, record.startTime)), 5000);
-        for (const { i } of left) finish(i, { exitCode: null, signal: 'SIGKILL' });
-        if (started < requests.length) {
-          if (!child.stderr!.closed) await new Promise((done) => child.stderr!.once('close', done));
-          reject(new Error(`the service launcher ended after starting ${started} of ${requests.length} services: ${stderr.trim() || 'no message'}`));
-        }
-      },
-    );
-  });
+  if (!isFile) {
+    throw new SetupError(`${path} does not exist on this machine (or is not a file): every service gets the instance's hosts file mounted onto it; \`npm run setup\` creates it. Nothing was done.`);
+  }
 }
 
 /**
@@ -170,32 +145,6 @@ function launcherEnv(requests: readonly ServiceStart[]): Record<string, string> 
     if (values.size === 1 && value !== undefined) env[key] = value;
   }
   return env;
-}
-
-function signalName(signal: number): string {
-  return Object.entries(constants.signals).find(([, number]) => number === signal)?.[0] ?? `signal ${signal}`;
-}
-
-/** A line longer than this is cut into pieces: a service printing gigabytes without a newline costs no memory. */
-const MAX_LINE = 64 * 1024;
-
-/** Calls `onLine` for each line of a stream (without readline: one less object per stream and service). */
-function forEachLine(stream: Readable, onLine: (line: string) => void, onClose: () => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) onLine(line);
-    while (rest.length > MAX_LINE) {
-      onLine(rest.slice(0, MAX_LINE));
-      rest = rest.slice(MAX_LINE);
-    }
-  });
-  stream.once('close', () => {
-    if (rest) onLine(rest);
-    onClose();
-  });
 }
 
 /**

@@ -1,67 +1,16 @@
 // The process driver against the real kernel: services in their own PID, mount and UTS namespaces.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNetDriver } from '../../sdk/drivers/net.ts';
 import { createProcessDriver } from '../../sdk/drivers/processes.ts';
-import type { ProcessDriver, ServiceExit, ServiceRecord, StartOptions } from '../../sdk/drivers/types.ts';
-import type { ServiceArgs } from '../../sdk/plan/types.ts';
-import { instanceName } from '../helpers/env.ts';
-import { alive, cmdlineOf, descendants, FIXTURES, forceCleanup, ppidOf, procState, removeDir, spawnArgv, waitFor } from '../fixtures/support.ts';
+import type { ServiceExit, ServiceRecord } from '../../sdk/drivers/types.ts';
+import { alive, cmdlineOf, descendants, FIXTURES, ppidOf, procState, spawnArgv, waitFor } from '../fixtures/support.ts';
+import { SANDBOX_ENV, startOne, withSandbox } from './service-sandbox.ts';
 
-const ENV = 'drvproc';
-const net = createNetDriver();
+const ENV = SANDBOX_ENV;
 const TSX = import.meta.resolve('tsx');
-
-interface Sandbox {
-  readonly instance: string;
-  readonly netns: string;
-  readonly dir: string;
-  service(name: string, argv: readonly string[], extra?: Partial<ServiceArgs>): ServiceArgs;
-}
-
-/** A namespace and a folder (hosts file, logs) for services; always cleaned up. */
-async function withSandbox(body: (box: Sandbox) => Promise<void>): Promise<void> {
-  const instance = instanceName('pr');
-  const netns = `wr.${ENV}.${instance}.svc`;
-  const dir = mkdtempSync(join(tmpdir(), 'warren-proc-'));
-  const hostsFile = join(dir, 'hosts');
-  writeFileSync(hostsFile, '127.0.0.1\tlocalhost\n10.99.0.2\tpeer-of-the-test\n');
-  const box: Sandbox = {
-    instance,
-    netns,
-    dir,
-    service: (name, argv, extra = {}) => ({
-      service: name,
-      netns,
-      argv,
-      cwd: dir,
-      env: { WARREN_SERVICE: name },
-      hostname: name,
-      hostsFile,
-      logFile: join(dir, 'logs', `${name}.log`),
-      address: null,
-      stopTimeout: 1000,
-      ...extra,
-    }),
-  };
-  try {
-    await net.createNetns([netns]);
-    await body(box);
-  } finally {
-    forceCleanup(ENV, instance);
-    removeDir(dir);
-  }
-}
-
-/** Starts one service (a batch of one). */
-async function startOne(processes: ProcessDriver, service: ServiceArgs, options: StartOptions = {}): Promise<ServiceRecord> {
-  const [record] = await processes.start([{ service, options }]);
-  return record!;
-}
 
 const nsOf = (pid: number, kind: string) => readlinkSync(`/proc/${pid}/ns/${kind}`);
 
@@ -292,6 +241,8 @@ test("a service's mount namespace holds no /run/netns mounts, so it keeps no oth
     const service = box.service('mounts', ['sleep', '1000']);
     const record = await startOne(processes, service);
     try {
+      // The init has mounted everything once it has forked the command.
+      assert.ok(await waitFor(() => descendants(record.pid).length >= 2, 5000));
       assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(`/run/netns/${box.netns} `), 'the host has the namespace mounted');
       const mountPoints = readFileSync(`/proc/${record.pid}/mountinfo`, 'utf8').trim().split('\n').map((line) => line.split(' ')[4]!);
       assert.equal(mountPoints.filter((m) => m.startsWith('/run/netns')), [], 'no named namespace is pinned by the service');

@@ -1,108 +1,248 @@
-// warren-launch: starts a batch of services, each in its network namespace and in new PID, mount
-// and UTS namespaces, with two forks per service and one exec (the service's own command). It does
-// what `setpriv --pdeathsig`, `nsenter --net`, `unshare --pid --mount --uts --fork --kill-child
-// --mount-proc` and an init script did, without their five execs per service (Mininet's mnexec
-// is the same idea).
+// warren-launch: starts and owns the services of one instance, each in its network namespace and
+// in new PID, mount and UTS namespaces, with two forks per service and one exec (the service's own
+// command), and with only the capabilities it was given. It does what `setpriv --pdeathsig`,
+// `nsenter --net`, `unshare --pid --mount --uts --fork --kill-child --mount-proc`, `capsh` and an
+// init script did, without their five execs per service (Mininet's mnexec is the same idea). It
+// writes each service's log, and once detached it is the instance's owner: a few hundred KB
+// instead of a Node process.
 //
-// Usage: warren-launch OWNER_PID < spec
-//   spec (stdin): NUL-terminated fields: "warren-launch/1", COUNT, then per service:
-//     NETNS_PATH HOSTNAME HOSTS_FILE CWD ARGC ARGV... ENVC ENV...
-//   fds 3+2i and 4+2i: stdout and stderr of service i.
-//   stdout: "started I PID\n" per service (PID: its init, which leads its process group), then
-//     "exit I CODE SIGNAL\n" as each ends (CODE or SIGNAL is -1; a command killed by signal N
-//     exits 128+N).
+// Usage: warren-launch OWNER_PID   (stdin: the control channel; stdout: reports)
+//   stdin: records, each "LENGTH\0" and then LENGTH bytes of NUL-terminated fields:
+//     "warren-launch/2" "start" COUNT, then per service:
+//       NAME NETNS_PATH HOSTNAME HOSTS_FILE CWD LOG_FILE EVENTS_FILE STOP_TIMEOUT_MS CAPS_HEX
+//       HIDDENC HIDDEN... ARGC ARGV... ENVC ENV...
+//     "warren-launch/2" "detach"
+//   Services are numbered in the order they arrive, across records, from 0.
+//   stdout, one line each: "started I PID" (PID: its init, which leads its process group),
+//     "failed I MESSAGE", "exit I CODE SIGNAL" (CODE or SIGNAL is -1; a command killed by signal N
+//     exits 128+N), "out I LINE" / "err I LINE" (a service's output, while attached), "detached".
 //
 // Per service: owner → launcher → init (PID 1 of the service's namespace: reaps orphans) →
-// command. The launcher and each init die with their parent (PR_SET_PDEATHSIG), and when an init
-// dies the kernel kills its whole namespace, so a kill -9 of the owner still kills every service.
-// A stop is SIGTERM (or INT, HUP, QUIT, USR1, USR2) to the init, which passes it to the command
-// exactly once, even if the command does not exist yet; SIGKILL goes to the init's group.
+// command. Attached, the launcher dies with its owner (PR_SET_PDEATHSIG) and ends once its stdin
+// closes and no service is left. Detached, it lives on its own and appends each service's end to
+// EVENTS_FILE. Each init dies with the launcher, and when an init dies the kernel kills its whole
+// namespace, so a kill -9 of whichever owns the launcher still kills every service. SIGTERM (or
+// INT, HUP) to the launcher stops every service (SIGTERM, then SIGKILL after its stop timeout) and
+// ends it. A stop is SIGTERM (or INT, HUP, QUIT, USR1, USR2) to the init, which passes it to the
+// command exactly once, even if the command does not exist yet; SIGKILL goes to the init's group.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#define SPEC_VERSION "warren-launch/1"
+#define PROTOCOL "warren-launch/2"
 #define EXIT_LAUNCH 125 /* like env(1) and container runtimes: the launcher, not the command, failed */
+#define MAX_LINE (64 * 1024) /* a longer line is split: a service printing without newlines costs no memory */
+#define LOG_LIMIT (8 << 20)  /* a log is rotated to <file>.1 past this */
+#define EVENTS_LIMIT (1 << 20)
+#define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC)
 
 extern char **environ;
 
-struct service {
-  char *netns, *hostname, *hosts, *cwd;
-  char **argv, **envp;
-  int stdout_fd, stderr_fd;
-  int netns_fd, netns_errno; /* opened before /run/netns is detached */
-  pid_t init;
-};
-
-static char *spec, *spec_end, *cursor;
-
+// _exit, not exit: an init must not flush the copy of the launcher's unsent reports it was cloned with.
 static void die(const char *what) {
   dprintf(2, "warren-launch: %s: %s\n", what, strerror(errno));
-  exit(EXIT_LAUNCH);
+  _exit(EXIT_LAUNCH);
 }
 
+static void fail_spec(const char *why) {
+  dprintf(2, "warren-launch: bad control record: %s\n", why);
+  _exit(EXIT_LAUNCH);
+}
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+// ---- reading one control record --------------------------------------------------------------
+
+static char *cursor, *record_end;
+
 static char *next_field(void) {
-  if (cursor >= spec_end) {
-    dprintf(2, "warren-launch: spec ends early\n");
-    exit(EXIT_LAUNCH);
-  }
+  if (cursor >= record_end) fail_spec("it ends early");
   char *field = cursor;
   cursor += strlen(field) + 1;
   return field;
 }
 
-static long next_count(void) {
-  char *end;
-  long n = strtol(next_field(), &end, 10);
-  if (*end || n < 0 || n > 100000) {
-    dprintf(2, "warren-launch: bad count in spec\n");
-    exit(EXIT_LAUNCH);
-  }
+static long next_number(int base, long max) {
+  char *end, *field = next_field();
+  long n = strtol(field, &end, base);
+  if (!*field || *end || n < 0 || n > max) fail_spec("a count or number is out of range");
   return n;
 }
 
 static char **next_list(void) {
-  long n = next_count();
+  long n = next_number(10, 100000);
   char **list = calloc(n + 1, sizeof *list);
   if (!list) die("calloc");
   for (long i = 0; i < n; i++) list[i] = next_field();
   return list;
 }
 
-static void read_spec(void) {
-  size_t size = 0, cap = 1 << 16;
-  spec = malloc(cap);
-  if (!spec) die("malloc");
-  for (;;) {
-    if (size == cap && !(spec = realloc(spec, cap *= 2))) die("realloc");
-    ssize_t n = read(0, spec + size, cap - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) die("read spec");
-    if (n == 0) break;
-    size += n;
+// ---- the services ----------------------------------------------------------------------------
+
+/** One output stream of a service: what has been read of its current line. */
+struct stream {
+  int fd; /* -1 once closed */
+  size_t len;
+  char *line; /* MAX_LINE + 1 bytes, allocated at the first output */
+};
+
+struct service {
+  char *name, *log_path, *events_path;
+  int log_fd;
+  off_t log_size;
+  long stop_timeout_ms;
+  pid_t init; /* 0 once it has ended (or never started) */
+  long long kill_at; /* when a stop of the launcher escalates to SIGKILL; 0: not stopping */
+  struct stream out, err;
+};
+
+/** What an init needs until it execs; points into the control record, freed once the batch is cloned. */
+struct launch {
+  struct service *service;
+  char *netns, *hostname, *hosts, *cwd;
+  char **argv, **envp, **hidden;
+  uint64_t caps;
+  int netns_fd, netns_errno;
+  int out_w, err_w;
+};
+
+static struct service *services;
+static long service_count, service_capacity;
+static int attached = 1;
+
+/** Reports go through stdio (one flush per loop turn); after detach nobody reads them. */
+static void report(const char *format, ...) {
+  if (!attached) return;
+  va_list args;
+  va_start(args, format);
+  vfprintf(stdout, format, args);
+  va_end(args);
+}
+
+// ---- log and event files ---------------------------------------------------------------------
+
+/** Renames a full file to <path>.1 and opens a fresh one; -1 if that is not possible. */
+static int rotate(const char *path, int fd) {
+  char old[4096];
+  close(fd);
+  if (snprintf(old, sizeof old, "%s.1", path) >= (int)sizeof old || rename(path, old) < 0) return -1;
+  return open(path, OPEN_FLAGS, 0600);
+}
+
+/** Appends a line to the service's log; a full disk or a removed folder drops it, never blocks. */
+static void log_line(struct service *s, const char *line, size_t len) {
+  if (s->log_fd < 0) return;
+  if (s->log_size + (off_t)len > LOG_LIMIT && s->log_size > 0) {
+    s->log_fd = rotate(s->log_path, s->log_fd);
+    s->log_size = 0;
+    if (s->log_fd < 0) return;
   }
-  if (size == 0 || spec[size - 1] != '\0') {
-    dprintf(2, "warren-launch: spec must end with a NUL\n");
-    exit(EXIT_LAUNCH);
+  ssize_t n = write(s->log_fd, line, len);
+  if (n > 0) s->log_size += n;
+}
+
+static void json_string(char *out, size_t size, const char *text) {
+  size_t at = 0;
+  for (; *text && at + 7 < size; text++) {
+    unsigned char c = (unsigned char)*text;
+    if (c == '"' || c == '\\') at += snprintf(out + at, size - at, "\\%c", c);
+    else if (c < 0x20) at += snprintf(out + at, size - at, "\\u%04x", c);
+    else out[at++] = c;
   }
-  cursor = spec;
-  spec_end = spec + size;
-  if (strcmp(next_field(), SPEC_VERSION) != 0) {
-    dprintf(2, "warren-launch: expected spec %s\n", SPEC_VERSION);
-    exit(EXIT_LAUNCH);
+  out[at] = '\0';
+}
+
+/** After detach: the service's end, as one JSON line of the instance's event log. */
+static void append_exit_event(struct service *s, int code, int sig) {
+  char at[32], name[256], exit_code[16] = "null", signal_name[32] = "null", line[512];
+  struct timespec t;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &t);
+  gmtime_r(&t.tv_sec, &tm);
+  size_t n = strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(at + n, sizeof at - n, ".%03ldZ", t.tv_nsec / 1000000);
+  json_string(name, sizeof name, s->name);
+  if (code >= 0) snprintf(exit_code, sizeof exit_code, "%d", code);
+  if (sig >= 0) snprintf(signal_name, sizeof signal_name, "\"SIG%s\"", sigabbrev_np(sig) ? sigabbrev_np(sig) : "UNKNOWN");
+  int len = snprintf(line, sizeof line, "{\"at\":\"%s\",\"kind\":\"service.exit\",\"service\":\"%s\",\"exitCode\":%s,\"signal\":%s}\n", at, name, exit_code, signal_name);
+  // Opened for each event (they are rare): a rotation by another writer is followed, not fought.
+  int fd = open(s->events_path, OPEN_FLAGS, 0600);
+  struct stat st;
+  if (fd < 0) return;
+  if (fstat(fd, &st) == 0 && st.st_size + len > EVENTS_LIMIT && st.st_size > 0) fd = rotate(s->events_path, fd);
+  if (fd < 0) return;
+  if (write(fd, line, len) < 0) {
+    // a full disk: the event is lost, the services are not
+  }
+  close(fd);
+}
+
+// ---- output ----------------------------------------------------------------------------------
+
+/** One line of a service's output (ending in '\n'): into its log and, while attached, to the owner. */
+static void on_line(long index, int is_err, char *line, size_t len) {
+  struct service *s = &services[index];
+  log_line(s, line, len);
+  if (attached) {
+    report("%s %ld ", is_err ? "err" : "out", index);
+    fwrite(line, 1, len, stdout);
   }
 }
+
+/** Reads what a stream has: whole lines go on, the rest waits for more (or for the end). */
+static void read_stream(long index, int is_err) {
+  struct stream *st = is_err ? &services[index].err : &services[index].out;
+  if (!st->line && !(st->line = malloc(MAX_LINE + 1))) die("malloc");
+  ssize_t n = read(st->fd, st->line + st->len, MAX_LINE - st->len);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    if (st->len) {
+      st->line[st->len] = '\n';
+      on_line(index, is_err, st->line, st->len + 1);
+    }
+    close(st->fd);
+    free(st->line);
+    *st = (struct stream){.fd = -1};
+    return;
+  }
+  size_t start = 0, end = st->len + n;
+  for (size_t i = st->len; i < end; i++) {
+    if (st->line[i] != '\n') continue;
+    on_line(index, is_err, st->line + start, i + 1 - start);
+    start = i + 1;
+  }
+  st->len = end - start;
+  memmove(st->line, st->line + start, st->len);
+  if (st->len == MAX_LINE) {
+    st->line[MAX_LINE] = '\n';
+    on_line(index, is_err, st->line, MAX_LINE + 1);
+    st->len = 0;
+  }
+}
+
+// ---- the init and the command ----------------------------------------------------------------
 
 /** Signals a stop may send: the init passes each on to the command. */
 static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -123,21 +263,97 @@ static void block_forwarded(int how) {
 }
 
 /** The service's own process: default signals, its cwd and environment, then exec. */
-static void exec_command(struct service *s) {
+static void exec_command(struct launch *l) {
   on_forwarded(SIG_DFL);
   signal(SIGPIPE, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL); // a stop that came before this point is delivered now
-  if (chdir(s->cwd) < 0) {
-    dprintf(2, "warren: cannot enter %s: %s\n", s->cwd, strerror(errno));
+  if (chdir(l->cwd) < 0) {
+    dprintf(2, "warren: cannot enter %s: %s\n", l->cwd, strerror(errno));
     _exit(EXIT_LAUNCH);
   }
-  environ = s->envp;
-  execvp(s->argv[0], s->argv);
+  environ = l->envp;
+  execvp(l->argv[0], l->argv);
   int code = errno == ENOENT ? 127 : 126;
-  dprintf(2, "warren: cannot run %s: %s\n", s->argv[0], strerror(errno));
+  dprintf(2, "warren: cannot run %s: %s\n", l->argv[0], strerror(errno));
   _exit(code);
+}
+
+/** Makes a mount read-only where it is (bind onto itself, then remount). */
+static void read_only(const char *path) {
+  if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    if (errno == ENOENT) return; // a kernel without it
+    die(path);
+  }
+  if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die(path);
+}
+
+/**
+ * The service's own /proc, /sys and /dev: a root service can neither write kernel settings
+ * (/proc/sys: core_pattern would run a program on the host), nor reach the host's cgroups or
+ * devices (a raw disk).
+ */
+static void mount_system(void) {
+  unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount("proc", "/proc", "proc", flags, NULL) < 0) die("mount /proc");
+  read_only("/proc/sys");
+  read_only("/proc/sysrq-trigger");
+  if (mount("sysfs", "/sys", "sysfs", flags | MS_RDONLY, NULL) < 0) die("mount /sys");
+  if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") < 0) die("mount /dev");
+  static const struct { const char *name; unsigned major, minor; } devices[] = {
+      {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+  };
+  for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "/dev/%s", devices[i].name);
+    if (mknod(path, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0 || chmod(path, 0666) < 0) die(path);
+  }
+  static const char *links[][2] = {{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}};
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+    if (symlink(links[i][0], links[i][1]) < 0) die(links[i][1]);
+  }
+  if (mkdir("/dev/shm", 01777) < 0 || chmod("/dev/shm", 01777) < 0) die("mkdir /dev/shm");
+  if (mount("shm", "/dev/shm", "tmpfs", flags, "mode=1777") < 0) die("mount /dev/shm");
+  if (mkdir("/dev/pts", 0755) < 0) die("mkdir /dev/pts");
+  if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0) die("mount /dev/pts");
+  if (symlink("pts/ptmx", "/dev/ptmx") < 0) die("/dev/ptmx");
+  if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") < 0) die("remount /dev");
+}
+
+/** Covers each path with an empty read-only mount: a folder with a tmpfs, anything else with /dev/null. */
+static void hide(char **paths) {
+  for (; *paths; paths++) {
+    struct stat st;
+    if (stat(*paths, &st) < 0) {
+      if (errno == ENOENT) continue; // nothing to hide
+      die(*paths);
+    }
+    int bad = S_ISDIR(st.st_mode) ? mount("tmpfs", *paths, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=000,size=4k")
+                                  : mount("/dev/null", *paths, NULL, MS_BIND, NULL);
+    if (bad < 0) die(*paths);
+  }
+}
+
+/**
+ * Keeps only the capabilities in `keep` (bit N: capability N): out of the bounding set, so no exec
+ * gets them back, and out of the effective, permitted, inheritable and ambient sets; then
+ * no_new_privs, so no setuid or file-capability binary raises them again.
+ */
+static void drop_capabilities(uint64_t keep) {
+  // What warren itself lacks (this machine's bounding set) a service cannot be given either.
+  uint64_t held = 0;
+  for (int cap = 0, has; cap < 64 && (has = prctl(PR_CAPBSET_READ, cap)) >= 0; cap++) {
+    if (has) held |= 1ULL << cap;
+    if (has && !(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap) < 0) die("drop a capability from the bounding set");
+  }
+  keep &= held;
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) die("clear ambient capabilities");
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+  uint32_t low = (uint32_t)keep, high = (uint32_t)(keep >> 32);
+  struct __user_cap_data_struct data[2] = {{low, low, low}, {high, high, high}};
+  if (syscall(SYS_capset, &header, data) < 0) die("capset");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
 }
 
 /** The command, once forked: where the init passes a stop signal. */
@@ -152,35 +368,40 @@ static int launcher_pidfd;
 
 /**
  * PID 1 of the service's new PID, mount and UTS namespaces (cloned so by the launcher): enters
- * the network namespace, names itself, mounts the hosts file and its /proc, runs the command and
- * ends as it ends; the kernel then kills everything left in the namespace.
+ * the network namespace, names itself, mounts the hosts file, its /proc, /sys and /dev, hides the
+ * state, drops capabilities, runs the command and ends as it ends; the kernel then kills
+ * everything left in the namespace.
  */
 static int run_init(void *arg) {
-  struct service *s = arg;
+  struct launch *l = arg;
   setpgid(0, 0);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) _exit(EXIT_LAUNCH);
   // The launcher may have died before prctl, and getppid() is 0 in a new PID namespace.
   struct pollfd launcher = {.fd = launcher_pidfd, .events = POLLIN};
   if (poll(&launcher, 1, 0) != 0) _exit(EXIT_LAUNCH);
-  close(launcher_pidfd);
-  if (dup2(s->stdout_fd, 1) < 0 || dup2(s->stderr_fd, 2) < 0) _exit(EXIT_LAUNCH);
+  if (dup2(l->out_w, 1) < 0 || dup2(l->err_w, 2) < 0) _exit(EXIT_LAUNCH);
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || dup2(null, 0) < 0) die("open /dev/null");
-  if (s->netns_fd < 0) {
-    errno = s->netns_errno;
-    die(s->netns);
+  if (l->netns_fd < 0) {
+    errno = l->netns_errno;
+    die(l->netns);
   }
-  if (setns(s->netns_fd, CLONE_NEWNET) < 0) die("setns");
+  if (setns(l->netns_fd, CLONE_NEWNET) < 0) die("setns");
   close_range(3, ~0U, 0);
-  if (sethostname(s->hostname, strlen(s->hostname)) < 0) die("sethostname");
-  if (mount(s->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) die("bind /etc/hosts");
-  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount /proc");
+  if (sethostname(l->hostname, strlen(l->hostname)) < 0) die("sethostname");
+  // The hosts file lives in the state dir: bound before the state dir is hidden.
+  if (mount(l->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) die("bind /etc/hosts");
+  mount_system();
+  hide(l->hidden);
+  drop_capabilities(l->caps);
   // The forwarded signals are still blocked (from the launcher): a stop that came early waits here.
   on_forwarded(forward);
   command_pid = fork();
   if (command_pid < 0) die("fork");
-  if (command_pid == 0) exec_command(s);
-  block_forwarded(SIG_UNBLOCK);
+  if (command_pid == 0) exec_command(l);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   for (;;) {
     int status;
     pid_t pid = wait(&status);
@@ -194,68 +415,275 @@ static int run_init(void *arg) {
 /** Each init's stack until it forks: the child's own copy of this memory (no CLONE_VM). */
 static char init_stack[256 * 1024] __attribute__((aligned(16)));
 
+/** The host's mount namespace, where /run/netns names every namespace. */
+static int host_mnt_fd;
+
+/**
+ * A fresh private copy of the host's mounts for the inits to copy in turn: nothing propagates to
+ * the host, and without /run/netns, whose one mount per named namespace would make every copy
+ * cost O(namespaces) and keep every namespace of the machine alive for as long as a service runs.
+ * Returns to the host's first: the namespaces of this batch are opened there.
+ */
+static void enter_host_mounts(void) {
+  if (setns(host_mnt_fd, CLONE_NEWNS) < 0) die("setns to the host's mount namespace");
+}
+
+static void make_service_mounts(void) {
+  if (unshare(CLONE_NEWNS) < 0) die("unshare");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
+  if (umount2("/run/netns", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) die("detach /run/netns");
+}
+
+static struct service *new_service(void) {
+  if (service_count == service_capacity) {
+    service_capacity = service_capacity ? service_capacity * 2 : 8;
+    if (!(services = realloc(services, service_capacity * sizeof *services))) die("realloc");
+  }
+  struct service *s = &services[service_count++];
+  *s = (struct service){.log_fd = -1, .out.fd = -1, .err.fd = -1};
+  return s;
+}
+
+static char *copy(const char *text) {
+  char *c = strdup(text);
+  if (!c) die("strdup");
+  return c;
+}
+
+/** A "start" record: parse every service, then clone an init for each. */
+static void start_batch(void) {
+  long count = next_number(10, 100000), first = service_count;
+  struct launch *launches = calloc(count ? count : 1, sizeof *launches);
+  if (!launches) die("calloc");
+  for (long i = 0; i < count; i++) {
+    struct launch *l = &launches[i];
+    struct service *s = new_service();
+    s->name = copy(next_field());
+    l->netns = next_field();
+    l->hostname = next_field();
+    l->hosts = next_field();
+    l->cwd = next_field();
+    s->log_path = copy(next_field());
+    s->events_path = copy(next_field());
+    s->stop_timeout_ms = next_number(10, 0x7fffffff);
+    l->caps = strtoull(next_field(), NULL, 16);
+    l->hidden = next_list();
+    l->argv = next_list();
+    l->envp = next_list();
+    if (!l->argv[0]) fail_spec("a service has no command");
+  }
+  enter_host_mounts();
+  for (long i = 0; i < count; i++) {
+    launches[i].netns_fd = open(launches[i].netns, O_RDONLY | O_CLOEXEC);
+    launches[i].netns_errno = errno;
+  }
+  make_service_mounts();
+  for (long i = 0; i < count; i++) {
+    struct launch *l = &launches[i];
+    long index = first + i;
+    struct service *s = &services[index];
+    int out[2], err[2];
+    s->log_fd = open(s->log_path, OPEN_FLAGS, 0600);
+    struct stat st;
+    if (s->log_fd < 0 || fstat(s->log_fd, &st) < 0) {
+      report("failed %ld cannot open the log %s: %s\n", index, s->log_path, strerror(errno));
+      continue;
+    }
+    s->log_size = st.st_size;
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die("pipe");
+    l->out_w = out[1];
+    l->err_w = err[1];
+    pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD, l);
+    int clone_errno = errno;
+    close(out[1]);
+    close(err[1]);
+    if (pid < 0) {
+      close(out[0]);
+      close(err[0]);
+      report("failed %ld clone: %s\n", index, strerror(clone_errno));
+      continue;
+    }
+    setpgid(pid, pid);
+    s->init = pid;
+    s->out.fd = out[0];
+    s->err.fd = err[0];
+    report("started %ld %d\n", index, pid);
+  }
+  for (long i = 0; i < count; i++) {
+    if (launches[i].netns_fd >= 0) close(launches[i].netns_fd);
+    free(launches[i].hidden);
+    free(launches[i].argv);
+    free(launches[i].envp);
+  }
+  free(launches);
+}
+
+/** The owner leaves: from now on this process owns the instance and nobody reads its reports. */
+static void detach(void) {
+  if (prctl(PR_SET_PDEATHSIG, 0) < 0) die("prctl");
+  report("detached\n");
+  fflush(stdout);
+  attached = 0;
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) die("/dev/null");
+  close(null);
+}
+
+// ---- the control channel ---------------------------------------------------------------------
+
+static char *input;
+static size_t input_len, input_cap;
+
+/** Handles every complete record read so far; false once stdin is closed. */
+static int read_control(void) {
+  if (input_cap - input_len < 4096 && !(input = realloc(input, input_cap = input_cap ? input_cap * 2 : 1 << 16))) die("realloc");
+  ssize_t n = read(0, input + input_len, input_cap - input_len);
+  if (n < 0 && errno == EINTR) return 1;
+  if (n <= 0) return 0;
+  input_len += n;
+  size_t at = 0;
+  while (attached) {
+    char *length = input + at, *nul = memchr(length, '\0', input_len - at);
+    if (!nul) {
+      if (input_len - at > 20) fail_spec("no length");
+      break;
+    }
+    char *end;
+    unsigned long size = strtoul(length, &end, 10);
+    if (end != nul || size == 0 || size > (1UL << 30)) fail_spec("bad length");
+    if (input_len - at - (nul + 1 - length) < size) break;
+    cursor = nul + 1;
+    record_end = cursor + size;
+    if (record_end[-1] != '\0') fail_spec("it must end with a NUL");
+    if (strcmp(next_field(), PROTOCOL) != 0) fail_spec("expected " PROTOCOL);
+    char *what = next_field();
+    if (strcmp(what, "start") == 0) start_batch();
+    else if (strcmp(what, "detach") == 0) detach();
+    else fail_spec("unknown command");
+    at = record_end - input;
+  }
+  memmove(input, input + at, input_len -= at);
+  // A big batch is over: give its memory back.
+  if (input_len == 0 && input_cap > (1 << 16)) {
+    free(input);
+    input = NULL;
+    input_cap = 0;
+  }
+  return 1;
+}
+
+// ---- the loop --------------------------------------------------------------------------------
+
+static long running(void) {
+  long n = 0;
+  for (long i = 0; i < service_count; i++) n += services[i].init > 0;
+  return n;
+}
+
+static int has_open_streams(void) {
+  for (long i = 0; i < service_count; i++)
+    if (services[i].out.fd >= 0 || services[i].err.fd >= 0) return 1;
+  return 0;
+}
+
+static void reap(void) {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid <= 0) return;
+    for (long i = 0; i < service_count; i++) {
+      struct service *s = &services[i];
+      if (s->init != pid) continue;
+      int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1, sig = WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+      s->init = 0;
+      if (attached) report("exit %ld %d %d\n", i, code, sig);
+      else append_exit_event(s, code, sig);
+    }
+  }
+}
+
+/** SIGTERM to every init now, SIGKILL to its group after its stop timeout. */
+static void stop_all(void) {
+  long long now = now_ms();
+  for (long i = 0; i < service_count; i++) {
+    struct service *s = &services[i];
+    if (s->init <= 0 || s->kill_at) continue;
+    kill(s->init, SIGTERM);
+    s->kill_at = now + (s->stop_timeout_ms > 0 ? s->stop_timeout_ms : 1);
+  }
+}
+
+/** How long poll may wait: until the next SIGKILL is due, or for ever. */
+static int escalate(void) {
+  long long now = now_ms(), next = -1;
+  for (long i = 0; i < service_count; i++) {
+    struct service *s = &services[i];
+    if (s->init <= 0 || !s->kill_at) continue;
+    if (s->kill_at <= now) {
+      kill(-s->init, SIGKILL);
+      s->kill_at = now + 1000; // again if it is still there a second later
+    }
+    if (next < 0 || s->kill_at - now < next) next = s->kill_at - now;
+  }
+  return next < 0 ? -1 : (int)next;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    dprintf(2, "usage: warren-launch OWNER_PID < spec\n");
+    dprintf(2, "usage: warren-launch OWNER_PID < control\n");
     return 2;
   }
   // If the owner dies, even by SIGKILL, so do we, and with us every init and so every service.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("prctl");
   if (getppid() != atoi(argv[1])) return EXIT_LAUNCH;
   // Blocked from here until each init has forked its command: a stop sent to a service that is
-  // still starting waits instead of being lost.
+  // still starting waits instead of being lost. The launcher itself reads them from a signalfd.
   on_forwarded(SIG_IGN);
   block_forwarded(SIG_BLOCK);
+  sigset_t own;
+  sigemptyset(&own);
+  sigaddset(&own, SIGCHLD);
+  sigaddset(&own, SIGTERM);
+  sigaddset(&own, SIGINT);
+  sigaddset(&own, SIGHUP);
+  sigprocmask(SIG_BLOCK, &own, NULL);
+  int signals = signalfd(-1, &own, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signals < 0) die("signalfd");
   signal(SIGPIPE, SIG_IGN);
-  read_spec();
-  long count = next_count();
-  struct service *services = calloc(count ? count : 1, sizeof *services);
-  if (!services) die("calloc");
-  for (long i = 0; i < count; i++) {
-    struct service *s = &services[i];
-    s->netns = next_field();
-    s->hostname = next_field();
-    s->hosts = next_field();
-    s->cwd = next_field();
-    s->argv = next_list();
-    s->envp = next_list();
-    if (!s->argv[0]) {
-      dprintf(2, "warren-launch: service %ld has no command\n", i);
-      return EXIT_LAUNCH;
-    }
-  }
+  static char out_buffer[1 << 16];
+  setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
   launcher_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
   if (launcher_pidfd < 0) die("pidfd_open");
-  for (long i = 0; i < count; i++) {
-    services[i].netns_fd = open(services[i].netns, O_RDONLY | O_CLOEXEC);
-    services[i].netns_errno = errno;
-  }
-  // The services' mount namespaces are copies of this one: private (nothing propagates to the
-  // host), and without /run/netns, whose one mount per named namespace would make every copy cost
-  // O(namespaces) and keep every namespace of the machine alive for as long as the service runs.
-  if (unshare(CLONE_NEWNS) < 0) die("unshare");
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
-  if (umount2("/run/netns", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) die("detach /run/netns");
-  for (long i = 0; i < count; i++) {
-    services[i].stdout_fd = 3 + 2 * (int)i;
-    services[i].stderr_fd = 4 + 2 * (int)i;
-    pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD, &services[i]);
-    if (pid < 0) die("clone");
-    setpgid(pid, pid);
-    services[i].init = pid;
-    dprintf(1, "started %ld %d\n", i, pid);
-  }
-  close_range(3, ~0U, 0);
-  for (long left = count; left > 0;) {
-    int status;
-    pid_t pid = wait(&status);
-    if (pid < 0 && errno == EINTR) continue;
-    if (pid < 0) die("wait");
-    for (long i = 0; i < count; i++) {
-      if (services[i].init != pid) continue;
-      dprintf(1, "exit %ld %d %d\n", i, WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-      left--;
+  host_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (host_mnt_fd < 0) die("open /proc/self/ns/mnt");
+  int control_open = 1, stopping = 0;
+  struct pollfd *fds = NULL;
+  long *owners = NULL;
+  for (;;) {
+    fflush(stdout);
+    if (stopping && !running() && !has_open_streams()) return 0;
+    if (attached && !control_open && !running() && !has_open_streams()) return 0;
+    if (!(fds = realloc(fds, (2 + 2 * service_count) * sizeof *fds)) || !(owners = realloc(owners, (2 + 2 * service_count) * sizeof *owners))) die("realloc");
+    nfds_t n = 0;
+    fds[n++] = (struct pollfd){.fd = signals, .events = POLLIN};
+    if (attached && control_open) fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    for (long i = 0; i < service_count; i++) {
+      if (services[i].out.fd >= 0) owners[n] = i, fds[n++] = (struct pollfd){.fd = services[i].out.fd, .events = POLLIN};
+      if (services[i].err.fd >= 0) owners[n] = ~i, fds[n++] = (struct pollfd){.fd = services[i].err.fd, .events = POLLIN};
     }
+    if (poll(fds, n, escalate()) < 0 && errno != EINTR) die("poll");
+    // Output first: a service's last lines reach its log before its end is reported.
+    for (nfds_t i = 1; i < n; i++) {
+      if (!fds[i].revents) continue;
+      if (fds[i].fd == 0) control_open = read_control();
+      else read_stream(owners[i] >= 0 ? owners[i] : ~owners[i], owners[i] < 0);
+    }
+    struct signalfd_siginfo info;
+    while (read(signals, &info, sizeof info) == sizeof info) {
+      if (info.ssi_signo != SIGCHLD) stopping = 1;
+    }
+    reap();
+    if (stopping) stop_all();
   }
-  return 0;
 }
