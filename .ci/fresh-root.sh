@@ -19,7 +19,8 @@ mirror=${FRESH_ROOT_MIRROR:-http://deb.debian.org/debian}
 instance=fresh-$$
 env_name=checkout
 host_if=wr$(printf '%s' "$env_name.$instance" | sha256sum | cut -c1-10)
-timeout_s=${FRESH_ROOT_TIMEOUT:-720}
+# Typically about a minute; bounded so that a hang fails CI well within its 15 minutes.
+timeout_s=${FRESH_ROOT_TIMEOUT:-480}
 started=$SECONDS
 
 say() { echo "fresh-root: $*" >&2; }
@@ -112,6 +113,7 @@ cleanup() {
 for tool in git unshare pivot_root findmnt ip nft sha256sum tar timeout; do
   command -v "$tool" >/dev/null || die "$tool is not installed on this machine"
 done
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 || die "$repo is not a git checkout: the root gets the project's git-tracked files"
 [ -x /usr/bin/node ] || die "this machine's Node (/usr/bin/node) is missing"
 npm_dir=$(dirname "$(dirname "$(readlink -f /usr/bin/npm)")")
 [ -f "$npm_dir/bin/npm-cli.js" ] || die "npm not found (looked for it in $npm_dir via /usr/bin/npm)"
