@@ -85,7 +85,7 @@ cleanup() {
     ((status)) && say "cleaning up after the failure:"
     echo "$leftovers" | sed 's/^/  /' >&2
     ((status)) || status=1
-    # Owners first, then services: once their owners are gone nothing restarts them.
+    # Services die with their launcher and owner; whatever a round misses, the next one gets.
     for _ in 1 2 3; do
       pids=$(check_pids)
       [ -z "$pids" ] && break
