@@ -39,12 +39,14 @@ export class LaunchSession {
   #closed = false;
   #detached = false;
   #onDetached?: () => void;
+  #spawnError?: Error;
 
   constructor(launcher: string, env: Record<string, string>, events: SessionEvents) {
     this.#events = events;
     // Its own session: a Ctrl-C in the terminal reaches the orchestrator, which stops services in
     // order, and after detach nothing ties it to the orchestrator's terminal.
     this.#child = spawn(launcher, [String(process.pid)], { cwd: '/', env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.#child.on('error', (error) => (this.#spawnError = error));
     this.#child.stdin!.on('error', () => undefined);
     this.#child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.#stderr = (this.#stderr + chunk).slice(-4096)));
     forEachLine(this.#child.stdout!, (line) => this.#onReport(line), () => void this.#onEnd());
@@ -57,10 +59,18 @@ export class LaunchSession {
   /** Starts the services; one outcome per request, in order: its record or why it did not start. */
   async start(requests: readonly ServiceStart[]): Promise<(ServiceRecord | Error)[]> {
     if (this.#child.pid === undefined) {
-      const error = await new Promise<Error>((resolve) => this.#child.once('error', resolve));
+      const error = this.#spawnError ?? (await new Promise<Error>((resolve) => this.#child.once('error', resolve)));
+      this.#closed = true;
+      this.#events.idle(this);
       throw notApplied(new Error(`could not start the service launcher: ${error.message}`));
     }
-    const record = startRecord(requests.map((r) => r.service));
+    let record: string;
+    try {
+      record = startRecord(requests.map((r) => r.service));
+    } catch (error) {
+      this.#checkIdle();
+      throw error;
+    }
     if (this.#closed) throw notApplied(new Error(`the service launcher has ended: ${this.#stderr.trim() || 'no message'}`));
     const outcomes = requests.map(
       (request) =>
