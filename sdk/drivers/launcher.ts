@@ -2,10 +2,10 @@
 // compiler and cached beside the compiled recipes (or in $WARREN_LAUNCHER_DIR). `npm run setup`
 // builds it ahead of time; `up` builds it before creating anything if it is missing.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDirFor } from '../cache-dir.ts';
+import { cacheDirFor, isCacheFile, trustedCacheDir } from '../cache-dir.ts';
 import { SetupError } from '../errors.ts';
 import { capture } from './command.ts';
 
@@ -35,10 +35,11 @@ async function build(): Promise<string> {
   const root = packageRoot();
   const source = join(root, SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
-  const cacheDir = process.env.WARREN_LAUNCHER_DIR || cacheDirFor(source);
+  // A folder only we can write (verified, else CacheError): root executes what is in it.
+  const cacheDir = process.env.WARREN_LAUNCHER_DIR ? trustedCacheDir(process.env.WARREN_LAUNCHER_DIR, 'WARREN_LAUNCHER_DIR') : cacheDirFor(source);
   const binary = join(cacheDir, `warren-launch-${key}`);
-  if (existsSync(binary)) return binary;
-  mkdirSync(cacheDir, { recursive: true });
+  // Named by its source's hash in that folder; a symlink, or a file not ours or writable by others, is rebuilt.
+  if (isCacheFile(binary)) return binary;
   // Compiled aside and renamed: two processes building at once never run half a file.
   const partial = `${binary}.${process.pid}.tmp`;
   const result = await capture(['cc', ...CFLAGS, '-o', partial, source]).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
@@ -46,6 +47,7 @@ async function build(): Promise<string> {
     rmSync(partial, { force: true });
     throw new SetupError(`could not compile the service launcher (${source}) with cc: ${result.stderr.trim() || `exit ${result.exitCode}`}\n\`npm run setup\` installs a C compiler (on Debian: apt-get install gcc libc6-dev); nothing was done.`);
   }
+  chmodSync(partial, 0o500);
   renameSync(partial, binary);
   // Builds of earlier versions of the source are of no further use.
   for (const old of readdirSync(cacheDir)) {

@@ -1,10 +1,13 @@
 // esbuild compilation of recipes and TypeScript services, cached by the content of every input.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { basename, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
-import { cacheDirFor } from '../cache-dir.ts';
+import { cacheDirFor, readCacheFile, sha256, writeCacheFile } from '../cache-dir.ts';
+import { CompileError } from '../errors.ts';
+
+export { CompileError } from '../errors.ts';
 
 /**
  * `warren` imports resolve to the entry of the SDK that is running (the sources under tsx, the
@@ -13,20 +16,6 @@ import { cacheDirFor } from '../cache-dir.ts';
 const SDK_ENTRY = import.meta.url.endsWith('.ts') ? new URL('../index.ts', import.meta.url).href : new URL('./sdk/index.js', import.meta.url).href;
 /** Part of the cache key: bump when the build options below change. */
 const COMPILE_SETTINGS = 'esm-node20-inline-map-v3';
-
-export interface CompileProblem {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  readonly text: string;
-}
-
-export class CompileError extends Error {
-  constructor(readonly entry: string, readonly problems: readonly CompileProblem[]) {
-    super(`${entry} does not compile:\n${problems.map((p) => `  ${p.file}:${p.line}:${p.column}  ${p.text}`).join('\n')}`);
-    this.name = 'CompileError';
-  }
-}
 
 const PACKAGE_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../' : '../../../', import.meta.url));
 const SOURCE_ENTRIES = new Set([join(PACKAGE_ROOT, 'sdk', 'index.ts'), join(PACKAGE_ROOT, 'dsl', 'index.ts')]);
@@ -51,16 +40,27 @@ const sdkStaysExternal: Plugin = {
 interface Manifest {
   readonly key: string;
   readonly inputs: readonly string[];
+  /** A file name in the manifest's own folder (never a path: a manifest cannot point elsewhere). */
   readonly output: string;
+  /** Of the output's bytes, checked before the output is handed out to be imported or run. */
+  readonly sha256: string;
 }
 
-/** The compiled ESM file for `entry` (it and every local file it imports): from the cache when no input changed. */
+const OUTPUT_NAME = /^[0-9a-f]{16}\.mjs$/;
+
+/**
+ * The compiled ESM file for `entry` (it and every local file it imports): from the cache when no
+ * input changed and the output is the very file the manifest describes, else built afresh.
+ * The caller imports (or runs) the returned path: its content was verified here just before.
+ * The window between this check and that import stays closed because the folder is writable by
+ * us alone (cache-dir.ts verifies it and every folder above it) and the file is read-only 0400.
+ */
 export async function compileCached(entry: string): Promise<string> {
   const path = resolve(entry);
   const cacheDir = cacheDirFor(path);
-  const manifestPath = join(cacheDir, `${hash(path).slice(0, 16)}.json`);
-  const cached = readManifest(manifestPath);
-  if (cached && existsSync(cached.output) && keyOf(cached.inputs) === cached.key) return cached.output;
+  const manifestPath = join(cacheDir, manifestName(path));
+  const cached = verifiedOutput(cacheDir, manifestPath);
+  if (cached) return cached;
 
   const { build } = await import('esbuild');
   const result = await build({
@@ -88,18 +88,34 @@ export async function compileCached(entry: string): Promise<string> {
   });
   const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
   const code = result.outputFiles[0]!.text;
-  const output = join(cacheDir, `${hash(code).slice(0, 16)}.mjs`);
-  mkdirSync(cacheDir, { recursive: true });
+  const name = `${hash(code).slice(0, 16)}.mjs`;
   // Written aside and renamed: a concurrent run never imports half a file.
-  writeAtomically(output, code);
-  writeAtomically(manifestPath, JSON.stringify({ key: keyOf(inputs), inputs, output } satisfies Manifest));
-  return output;
+  writeCacheFile(join(cacheDir, name), code, 0o400);
+  writeCacheFile(manifestPath, JSON.stringify({ key: keyOf(inputs), inputs, output: name, sha256: sha256(code) } satisfies Manifest), 0o600);
+  return join(cacheDir, name);
 }
 
-function writeAtomically(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
+/** Removes the cache entry of `entry` (its manifest and output), if any: for tests that generate recipes. */
+export function forgetCompiled(entry: string): void {
+  const path = resolve(entry);
+  const cacheDir = cacheDirFor(path);
+  const manifest = readManifest(join(cacheDir, manifestName(path)));
+  if (manifest && OUTPUT_NAME.test(manifest.output)) rmSync(join(cacheDir, manifest.output), { force: true });
+  rmSync(join(cacheDir, manifestName(path)), { force: true });
+}
+
+function manifestName(path: string): string {
+  return `${hash(path).slice(0, 16)}.json`;
+}
+
+/** The cached output when it is fresh and exactly what the manifest recorded (owner, mode, no symlink, sha256). */
+function verifiedOutput(cacheDir: string, manifestPath: string): string | undefined {
+  const cached = readManifest(manifestPath);
+  if (!cached || typeof cached.output !== 'string' || !OUTPUT_NAME.test(cached.output) || !Array.isArray(cached.inputs)) return undefined;
+  if (keyOf(cached.inputs) !== cached.key) return undefined;
+  const output = join(cacheDir, basename(cached.output));
+  const bytes = readCacheFile(output);
+  return bytes && sha256(bytes) === cached.sha256 ? output : undefined;
 }
 
 function keyOf(inputs: readonly string[]): string {
@@ -116,14 +132,14 @@ function keyOf(inputs: readonly string[]): string {
 }
 
 function readManifest(path: string): Manifest | undefined {
+  const bytes = readCacheFile(path);
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    return bytes ? (JSON.parse(bytes.toString('utf8')) as Manifest) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** node_modules/.cache/warren of the file's project, so bare imports in the output still resolve. */
 function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return sha256(text);
 }

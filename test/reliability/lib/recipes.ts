@@ -1,9 +1,7 @@
 // Recipes generated as files (so every builder call has its own, known recipe line), loaded the way
 // the CLI loads them (esbuild), and their compile-cache entries removed afterwards.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadRecipe } from '../../../sdk/recipe/load.ts';
 import type { EnvSpec } from '../../../sdk/index.ts';
 import { FIXTURES } from './system.ts';
@@ -29,26 +27,8 @@ export function bigRecipeText(n: number, name = 'relbig'): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Where compile.ts caches a recipe outside any project: removed after use. */
-function cacheDirFor(path: string): string {
-  for (let dir = resolve(path, '..'); dir !== resolve(dir, '..'); dir = resolve(dir, '..')) {
-    if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules', '.cache', 'warren');
-  }
-  return join(tmpdir(), `warren-cache-${process.getuid?.() ?? 0}`);
-}
-
 /** Removes the compile cache entries (manifest and output) of recipe files we generated. */
-export function forgetCompiled(path: string): void {
-  const cacheDir = cacheDirFor(path);
-  const manifest = join(cacheDir, `${createHash('sha256').update(resolve(path)).digest('hex').slice(0, 16)}.json`);
-  try {
-    const { output } = JSON.parse(readFileSync(manifest, 'utf8')) as { output: string };
-    rmSync(output, { force: true });
-  } catch {
-    // never compiled
-  }
-  rmSync(manifest, { force: true });
-}
+export { forgetCompiled } from '../../../sdk/recipe/compile.ts';
 
 export async function writeAndLoad(path: string, text: string): Promise<EnvSpec> {
   writeFileSync(path, text);
