@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { NETNS_PREFIX } from '../plan/names.ts';
 import type { NetDriver } from './types.ts';
 import { CommandError } from '../errors.ts';
@@ -70,8 +70,10 @@ export function createNetDriver(): NetDriver {
         ipBatch([`link add ${l.hubIf} master ${l.bridge} up type veth peer name ${l.hostIf} netns ${process.pid}`], { netns: l.hub }),
       );
       await settleEach(links, async (l) => {
-        await ipBatch([`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]);
+        // Both before the link comes up: from its first packet on, the host end takes no orders from the instance.
+        takeNoOrders(l.hostIf);
         await guardHost([l.hostIf]);
+        await ipBatch([`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]);
       });
     },
 
@@ -115,6 +117,28 @@ async function killProcessesIn(names: readonly string[]): Promise<void> {
 }
 
 /**
+ * What the host end of an instance's link is told, while it is still down: no IPv6 at all (so no
+ * router advertisement, autoconfiguration or IPv6 redirect can add an address or a route), and no
+ * IPv4 redirects (the interface flag alone does not stop them while conf/all accepts them: the
+ * guard table drops them too).
+ */
+const HOST_END_SYSCTLS: ReadonlyArray<readonly [string, string]> = [
+  ['ipv6/conf/%s/accept_ra', '0'],
+  ['ipv6/conf/%s/autoconf', '0'],
+  ['ipv6/conf/%s/accept_redirects', '0'],
+  ['ipv6/conf/%s/disable_ipv6', '1'],
+  ['ipv4/conf/%s/accept_redirects', '0'],
+  ['ipv4/conf/%s/send_redirects', '0'],
+  ['ipv4/conf/%s/accept_source_route', '0'],
+];
+
+function takeNoOrders(hostIf: string): void {
+  // The name becomes a path: only a warren host link name gets there.
+  if (!HOST_LINK.test(hostIf)) throw new Error(`not a warren host link name: ${JSON.stringify(hostIf)}`);
+  for (const [key, value] of HOST_END_SYSCTLS) writeFileSync(`/proc/sys/net/${key.replace('%s', hostIf)}`, value);
+}
+
+/**
  * The host answers what it asked for on an instance's link, but takes no new connection from
  * it and forwards nothing from it: services reach each other, never the host or other instances.
  * One nftables table per link, named after it, removed with it.
@@ -122,7 +146,7 @@ async function killProcessesIn(names: readonly string[]): Promise<void> {
 async function guardHost(hostIfs: readonly string[]): Promise<void> {
   const tables = hostIfs.map((name) => [
     `table inet ${name} {`,
-    `  chain input { type filter hook input priority 0; policy accept; iifname "${name}" ct state new drop; }`,
+    `  chain input { type filter hook input priority 0; policy accept; iifname "${name}" ct state new drop; iifname "${name}" icmp type redirect drop; iifname "${name}" icmpv6 type { nd-router-advert, nd-redirect } drop; }`,
     `  chain forward { type filter hook forward priority 0; policy accept; iifname "${name}" drop; }`,
     `}`,
   ].join('\n'));
