@@ -3,6 +3,10 @@ import { nameProblem } from './names.ts';
 import type { EnvSpec, Issue, IssueCode, Loc, ServiceSpec } from './spec.ts';
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Node's timers turn any delay above 2^31-1 ms (about 24.8 days) into 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** What an HTTP request target may hold: visible ASCII, so nothing ends the request line early. */
+const HTTP_PATH = /^\/[\x21-\x7e]*$/;
 
 /** Every problem in a spec, each with its recipe location. Pure: touches no file or process. */
 export function validate(spec: EnvSpec): Issue[] {
@@ -94,6 +98,8 @@ function checkTimeout(value: unknown, path: string, label: string, loc: Loc | un
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     add('invalid-option', path, `${label} must be a positive number of milliseconds, got ${describe(value)}`, loc);
+  } else if (value > MAX_TIMEOUT_MS) {
+    add('invalid-option', path, `${label} must be at most ${MAX_TIMEOUT_MS} ms (about 24.8 days; Node would wait 1 ms instead), got ${value}`, loc);
   }
 }
 
@@ -139,6 +145,8 @@ function checkReady(service: ServiceSpec, path: string, label: string, hasVeth: 
   if (ready.timeout !== undefined) checkTimeout(ready.timeout, `${path}.ready.timeout`, `${label}: ready timeout`, loc, add);
   if (ready.kind === 'http' && (typeof ready.path !== 'string' || !ready.path.startsWith('/'))) {
     add('invalid-ready', `${path}.ready.path`, `${label}: http() path must start with '/', got ${describe(ready.path)}`, loc);
+  } else if (ready.kind === 'http' && !HTTP_PATH.test(ready.path as string)) {
+    add('invalid-ready', `${path}.ready.path`, `${label}: http() path may hold only visible ASCII (no space, CR, LF or other control character; percent-encode the rest), got ${describe(ready.path)}`, loc);
   }
   if (ready.kind === 'exec') checkCommand(ready.argv, `${path}.ready.argv`, `${label}: exec() readiness`, loc, add);
   if ((ready.kind === 'tcp' || ready.kind === 'http') && service.namespace !== null) {

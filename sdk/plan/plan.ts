@@ -77,7 +77,7 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
       service: s.name,
       netns: planned.netns,
       argv: resolveCommand(s),
-      cwd: s.cwd ? join(s.baseDir, s.cwd) : s.baseDir,
+      cwd: s.cwd ? (s.cwd.startsWith('/') ? s.cwd : join(s.baseDir, s.cwd)) : s.baseDir,
       env: { ...s.env, ...(s.port === undefined ? {} : { PORT: String(s.port) }), WARREN_SERVICE: s.name, WARREN_ENV: env, WARREN_INSTANCE: instance },
       hostname: s.name,
       hostsFile,

@@ -6,6 +6,31 @@ export interface Cidr {
 }
 
 export const DEFAULT_POOL = '10.213.0.0/16';
+/** Every instance gets at least this block (prefixFor never goes above it; claims are per /24). */
+export const SMALLEST_BLOCK = 24;
+
+/** Ranges an instance subnet must never come from: the host could not route them to a veth, or already does. */
+const RESERVED: ReadonlyArray<readonly [string, string]> = [
+  ['0.0.0.0/8', '"this network" (0.0.0.0/8)'],
+  ['127.0.0.0/8', 'loopback (127.0.0.0/8)'],
+  ['169.254.0.0/16', 'link-local (169.254.0.0/16)'],
+  ['224.0.0.0/4', 'multicast (224.0.0.0/4)'],
+  ['240.0.0.0/4', 'reserved and broadcast (240.0.0.0/4)'],
+];
+
+/** Why `text` cannot be the subnet pool, or undefined. */
+export function poolProblem(text: string): string | undefined {
+  let pool: Cidr;
+  try {
+    pool = parseCidr(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const clash = RESERVED.find(([range]) => overlaps(pool, parseCidr(range)));
+  if (clash) return `overlaps ${clash[1]}`;
+  if (pool.prefix > SMALLEST_BLOCK) return `is too small: every instance needs at least a /${SMALLEST_BLOCK}`;
+  return undefined;
+}
 
 export function parseCidr(text: string): Cidr {
   const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(text.trim());
@@ -35,7 +60,7 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
 
 /** The longest prefix (at most /24) whose block holds `hosts` addresses plus network, gateway and broadcast. */
 export function prefixFor(hosts: number): number {
-  let prefix = 24;
+  let prefix = SMALLEST_BLOCK;
   while (2 ** (32 - prefix) < hosts + 3) prefix--;
   return prefix;
 }

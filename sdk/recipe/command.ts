@@ -40,8 +40,11 @@ export function commandIssues(services: readonly ServiceSpec[]): Issue[] {
     if (!Array.isArray(command) || typeof command[0] !== 'string' || command[0] === '' || command.some((c) => typeof c !== 'string' || c.includes('\0'))) return;
     const first = command[0];
     const argv = resolveCommand(service);
-    const file = looksLikePath(first) ? resolve(service.baseDir, first) : findOnPath(first);
-    if (!file) add('command', `'${first}' was not found on PATH`);
+    const cwd = typeof service.cwd === 'string' && service.cwd !== '' ? resolve(service.baseDir, service.cwd) : service.baseDir;
+    // The service's own PATH when it sets one: that is what execvp searches after the launcher's chdir.
+    const servicePath = typeof service.env?.PATH === 'string' ? service.env.PATH : undefined;
+    const file = looksLikePath(first) ? resolve(service.baseDir, first) : findOnPath(first, servicePath ?? process.env.PATH ?? '', cwd);
+    if (!file) add('command', servicePath === undefined ? `'${first}' was not found on PATH` : `'${first}' was not found on the service's PATH (${servicePath})`);
     else {
       const problem = fileProblem(file, argv[0] === file);
       if (problem) add('command', `${file} ${problem}`);
@@ -58,9 +61,10 @@ function looksLikePath(command: string): boolean {
   return command.includes('/') || isAbsolute(command) || TS_EXTENSIONS.has(extname(command)) || JS_EXTENSIONS.has(extname(command));
 }
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
+/** As execvp: each entry in turn, an empty one meaning the current folder (here: the service's cwd). */
+function findOnPath(name: string, path: string, cwd: string): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    const candidate = join(resolve(cwd, dir || '.'), name);
     if (!fileProblem(candidate, true)) return candidate;
   }
   return undefined;

@@ -3,9 +3,9 @@
 // teardown completes; a claim whose instance folder is gone from its state dir is stale.
 import { linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { InstanceError } from '../errors.ts';
+import { InstanceError, PoolError } from '../errors.ts';
 import { instanceExists } from './state.ts';
-import { allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, parseCidr, type Cidr } from '../plan/subnet.ts';
+import { allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, parseCidr, poolProblem, type Cidr } from '../plan/subnet.ts';
 
 interface Claim {
   readonly stateDir: string;
@@ -20,15 +20,29 @@ export function registryDir(): string {
   return process.env.WARREN_SUBNET_REGISTRY ?? '/run/warren-subnets';
 }
 
+/** WARREN_SUBNET_POOL (or the default), refused with a PoolError when warren must not or cannot hand out subnets from it. */
 export function subnetPool(): Cidr {
-  return parseCidr(process.env.WARREN_SUBNET_POOL ?? DEFAULT_POOL);
+  const text = process.env.WARREN_SUBNET_POOL ?? DEFAULT_POOL;
+  const problem = poolProblem(text);
+  if (problem) throw new PoolError(text, `WARREN_SUBNET_POOL=${text} ${problem}; set it to a private range of at least a /24, such as ${DEFAULT_POOL} (the default). Nothing was done.`);
+  return parseCidr(text);
+}
+
+/** The pool, checked to hold one block of `prefix` at all: "too small" is not "exhausted". */
+function poolFor(prefix: number): Cidr {
+  const pool = subnetPool();
+  if (prefix < pool.prefix) {
+    const text = formatCidr(pool);
+    throw new PoolError(text, `the subnet pool ${text} (WARREN_SUBNET_POOL) is too small for one instance of this environment, which needs a /${prefix}; set WARREN_SUBNET_POOL to a larger range. Nothing was done.`);
+  }
+  return pool;
 }
 
 /** Claims the first free block of `prefix` that overlaps no host route; throws POOL_EXHAUSTED. */
 export function claimSubnet(stateDir: string, key: string, prefix: number, hostRoutes: readonly string[]): Cidr {
+  const pool = poolFor(prefix);
   const dir = registryDir();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pool = subnetPool();
   const routes = hostRoutes.map(parseCidr);
   const claim: Claim = { stateDir, key, pid: process.pid };
   for (let taken = [...routes]; ; ) {
@@ -53,7 +67,7 @@ export function poolExhausted(prefix: number, pool: Cidr = subnetPool()): Instan
 
 /** The block `claimSubnet` would give now, without claiming it (for `plan`). */
 export function peekSubnet(prefix: number, hostRoutes: readonly string[]): Cidr | undefined {
-  return allocate(subnetPool(), prefix, [...claimedSubnets(), ...hostRoutes.map(parseCidr)]);
+  return allocate(poolFor(prefix), prefix, [...claimedSubnets(), ...hostRoutes.map(parseCidr)]);
 }
 
 /** Gives back the claims of `key` in `stateDir` (only those: a claim is checked before removal). */
