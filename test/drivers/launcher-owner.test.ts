@@ -143,7 +143,7 @@ test('a log or event file that is a symbolic link is never written through', asy
     symlinkSync(victim, service.logFile);
     const error = await processes.start([{ service, options: {} }]).then(() => undefined, (e: unknown) => e);
     assert.instance(error, BatchError);
-    assert.match(String((error as BatchError).failures.get(0)), 'cannot open the log');
+    assert.match(String((error as BatchError).failures.get(0)), 'cannot open its log');
     // Detached, the launcher appends exits to the event log: a link planted there is not followed.
     symlinkSync(victim, box.eventsFile);
     let owner: ServiceRecord | undefined;

@@ -450,6 +450,40 @@ static char *copy(const char *text) {
   return c;
 }
 
+/** Opens the service's log and output pipes and clones its init; reports how that went. */
+static void start_one(struct launch *l, long index) {
+  struct service *s = &services[index];
+  struct stat st;
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  const char *what = "open its log";  /* what failed, for the report */
+  s->log_fd = open(s->log_path, OPEN_FLAGS, 0600);
+  if (s->log_fd < 0 || fstat(s->log_fd, &st) < 0) goto failed;
+  s->log_size = st.st_size;
+  what = "make its output pipes";
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) goto failed;
+  l->out_w = out[1];
+  l->err_w = err[1];
+  what = "clone its init";
+  pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD, l);
+  if (pid < 0) goto failed;
+  close(out[1]);
+  close(err[1]);
+  setpgid(pid, pid);
+  s->init = pid;
+  s->out.fd = out[0];
+  s->err.fd = err[0];
+  report("started %ld %d\n", index, pid);
+  return;
+failed:
+  report("failed %ld cannot %s (log %s): %s\n", index, what, s->log_path, strerror(errno));
+  for (int i = 0; i < 2; i++) {
+    if (out[i] >= 0) close(out[i]);
+    if (err[i] >= 0) close(err[i]);
+  }
+  if (s->log_fd >= 0) close(s->log_fd);
+  s->log_fd = -1;
+}
+
 /** A "start" record: parse every service, then clone an init for each. */
 static void start_batch(void) {
   long count = next_number(10, 100000), first = service_count;
@@ -478,37 +512,7 @@ static void start_batch(void) {
     launches[i].netns_errno = errno;
   }
   make_service_mounts();
-  for (long i = 0; i < count; i++) {
-    struct launch *l = &launches[i];
-    long index = first + i;
-    struct service *s = &services[index];
-    int out[2], err[2];
-    s->log_fd = open(s->log_path, OPEN_FLAGS, 0600);
-    struct stat st;
-    if (s->log_fd < 0 || fstat(s->log_fd, &st) < 0) {
-      report("failed %ld cannot open the log %s: %s\n", index, s->log_path, strerror(errno));
-      continue;
-    }
-    s->log_size = st.st_size;
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die("pipe");
-    l->out_w = out[1];
-    l->err_w = err[1];
-    pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD, l);
-    int clone_errno = errno;
-    close(out[1]);
-    close(err[1]);
-    if (pid < 0) {
-      close(out[0]);
-      close(err[0]);
-      report("failed %ld clone: %s\n", index, strerror(clone_errno));
-      continue;
-    }
-    setpgid(pid, pid);
-    s->init = pid;
-    s->out.fd = out[0];
-    s->err.fd = err[0];
-    report("started %ld %d\n", index, pid);
-  }
+  for (long i = 0; i < count; i++) start_one(&launches[i], first + i);
   for (long i = 0; i < count; i++) {
     if (launches[i].netns_fd >= 0) close(launches[i].netns_fd);
     free(launches[i].hidden);
