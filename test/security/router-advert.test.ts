@@ -3,7 +3,7 @@
 // positive control proves the very same RA configures an interface that accepts RAs, and a
 // capture proves it reached the host end, so the test cannot pass just because nothing was sent.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -33,6 +33,11 @@ function hostRoutesVia(ifname: string): string[] {
   return routes.filter((r) => r.dev === ifname).map((r) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`);
 }
 
+/** Raw ICMPv6 is one line in Python, and Node has no raw sockets. */
+function needPython(): void {
+  assert.ok(existsSync(PYTHON), `${PYTHON} is needed to send and capture the router advertisements (apt-get install python3)`);
+}
+
 function sysctl(ifname: string, family: 'ipv4' | 'ipv6', key: string): string {
   return readFileSync(`/proc/sys/net/${family}/conf/${ifname}/${key}`, 'utf8').trim();
 }
@@ -41,6 +46,7 @@ test('positive control: the RA, sent in a throw-away namespace pair, configures 
   const instance = instanceName('ractl');
   const a = `wr.${ENV}ctl.${instance}.a`;
   const b = `wr.${ENV}ctl.${instance}.b`;
+  needPython();
   try {
     ip('netns', 'add', a);
     ip('netns', 'add', b);
@@ -75,6 +81,7 @@ function runSysctl(netns: string, setting: string): void {
 }
 
 test('an RA from a service (CAP_NET_RAW) reaches the host end of its link but configures nothing there', async () => {
+  needPython();
   const state = tempStateDir('ra');
   const instance = instanceName('ra');
   const hostIf = hostInterface(ENV, instance);
