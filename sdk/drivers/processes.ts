@@ -90,6 +90,10 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
       if (!record || exits.has(record.pid)) return;
       // One of ours whose end the launcher has not reported is running: no need to read /proc.
       if (!exited.has(record.pid) && !isRunning(record.pid, record.startTime)) return;
+      // A record read back from a journal is signalled only if it is an init of this instance's launcher.
+      if (!exited.has(record.pid) && !isInitOf(record.pid, service)) {
+        throw new Error(`pid ${record.pid} is not a service init of ${service.env.WARREN_ENV}.${service.env.WARREN_INSTANCE}: not signalled`);
+      }
       // The record is the namespace's init: it passes SIGTERM on to the command.
       signal(record.pid, 'SIGTERM');
       if (await waitForExit(record, service.stopTimeout, tracker)) return;
@@ -166,6 +170,18 @@ function findByEnvironment(service: ServiceArgs): ServiceRecord | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether `pid` is PID 1 of a service namespace cloned by the launcher of this service's instance. */
+function isInitOf(pid: number, service: ServiceArgs): boolean {
+  let environ: string[];
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+  } catch {
+    return false;
+  }
+  const marks = ['WARREN_LAUNCHER=1', `WARREN_ENV=${service.env.WARREN_ENV ?? ''}`, `WARREN_INSTANCE=${service.env.WARREN_INSTANCE ?? ''}`];
+  return marks.every((mark) => environ.includes(mark)) && isNamespaceInit(pid);
 }
 
 /** Whether the process is PID 1 of a nested PID namespace (its innermost pid is 1). */

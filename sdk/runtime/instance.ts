@@ -152,10 +152,12 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
     let errors: unknown[] = [];
     emit({ kind: 'instance.down', env: this.name, instance: this.instance });
     if (owner && owner.pid !== null && owner.pid !== self.pid && drivers.owners.isAlive({ pid: owner.pid, startTime: owner.startTime ?? undefined })) {
-      // Another process owns it (a foreground CLI, a script, the owner of a detached instance):
-      // ask it to stop, as Ctrl-C would, then gc finishes whatever is left of the instance.
+      // Another process owns it: ask it to stop, as Ctrl-C would. The owner of a detached instance
+      // (the launcher) stops the services and exits, leaving the rest to us; a CLI or a script tears
+      // down by itself, and gc finishes whatever it could not.
       await drivers.owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, OWNER_STOP_TIMEOUT_MS);
-      errors = (await gc(stateDir, { drivers, emit })).errors;
+      const mine = owner.mode === 'detached' ? takeOver(stateDir, dir) : undefined;
+      errors = mine ? await teardown(mine, { drivers, emit, services }) : (await gc(stateDir, { drivers, emit })).errors;
     } else {
       const mine = takeOver(stateDir, dir);
       // Not moved: someone else is already tearing it down.
