@@ -54,6 +54,8 @@ export async function build() {
     sourcemap: false,
     logLevel: 'warning',
   });
+  // The page of `warren ui` (sdk/ui/web), bundled for browsers beside the CLI.
+  await (await import('../ui/web-build.js')).buildWeb(root, join(fresh, 'ui'));
   writeFileSync(join(fresh, 'stamp.json'), JSON.stringify({ builtAt: new Date().toISOString() }));
   try {
     renameSync(distDir, old);

@@ -16,7 +16,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'driver-contracts': ['dsl', 'base', 'plan', 'driver-contracts'],
   runtime: ['dsl', 'base', 'plan', 'recipe', 'driver-contracts', 'runtime'],
   ops: ['dsl', 'base', 'plan', 'recipe', 'drivers', 'driver-contracts', 'runtime', 'ops'],
-  cli: ['dsl', 'base', 'plan', 'recipe', 'driver-contracts', 'runtime', 'ops', 'cli'],
+  ui: ['dsl', 'base', 'plan', 'recipe', 'driver-contracts', 'runtime', 'ops', 'ui'],
+  cli: ['dsl', 'base', 'plan', 'recipe', 'driver-contracts', 'runtime', 'ops', 'ui', 'cli'],
   entry: ['dsl', 'base', 'plan', 'recipe', 'drivers', 'driver-contracts', 'runtime', 'ops', 'cli', 'entry'],
 };
 
@@ -28,7 +29,7 @@ function layerOf(file: string): string {
   // What the runtime may know of the drivers: their interfaces and how a batch reports failures.
   if (rel === 'sdk/drivers/types.ts' || rel === 'sdk/drivers/batch-error.ts') return 'driver-contracts';
   const folder = rel.split('/')[1] ?? '';
-  if (['plan', 'recipe', 'drivers', 'runtime', 'ops', 'cli'].includes(folder)) return folder;
+  if (['plan', 'recipe', 'drivers', 'runtime', 'ops', 'ui', 'cli'].includes(folder)) return folder;
   return 'base'; // sdk/errors.ts, sdk/files.ts, sdk/cache-dir.ts: shared by every layer
 }
 

@@ -1,0 +1,62 @@
+// The instance's actions, one button each (per-service actions get a service picker). One that
+// asks first opens a modal dialog: Escape or Cancel leaves everything as it was.
+import { useRef, useState } from 'preact/hooks';
+import type { ActionInfo, ActionResult } from '../api-types.ts';
+import { runAction } from './api.ts';
+
+interface Props {
+  readonly env: string;
+  readonly instance: string;
+  readonly actions: readonly ActionInfo[];
+  readonly services: readonly string[];
+  readonly onResult: (result: ActionResult & { what: string }) => void;
+}
+
+export function Actions({ env, instance, actions, services, onResult }: Props) {
+  return (
+    <div class="actions" role="group" aria-label="Actions">
+      {actions.map((a) => <ActionControl key={a.name} action={a} env={env} instance={instance} services={services} onResult={onResult} />)}
+    </div>
+  );
+}
+
+function ActionControl({ action, env, instance, services, onResult }: { readonly action: ActionInfo } & Omit<Props, 'actions'>) {
+  const [busy, setBusy] = useState(false);
+  const [service, setService] = useState(services[0] ?? '');
+  const dialog = useRef<HTMLDialogElement>(null);
+  const what = `${action.label} ${env}/${instance}${action.perService ? ` ${service}` : ''}`;
+
+  const run = async () => {
+    dialog.current?.close();
+    setBusy(true);
+    const result = await runAction(env, instance, action.name, action.perService ? { service } : {});
+    setBusy(false);
+    onResult({ ...result, what });
+  };
+
+  return (
+    <span class="action">
+      {action.perService && (
+        <label>
+          <span class="visually-hidden">Service for {action.label}</span>
+          <select value={service} onChange={(e) => setService(e.currentTarget.value)}>
+            {services.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
+        </label>
+      )}
+      <button type="button" data-action={action.name} class={action.confirm ? "danger" : ""} disabled={busy} aria-busy={busy} onClick={() => (action.confirm ? dialog.current?.showModal() : void run())}>
+        {busy ? `${action.label}…` : action.label}
+      </button>
+      {action.confirm && (
+        <dialog ref={dialog} aria-labelledby={`confirm-${action.name}`}>
+          <p id={`confirm-${action.name}`}>{action.confirm}</p>
+          <p class="muted">{env}/{instance}</p>
+          <div class="dialog-buttons">
+            <button type="button" autofocus onClick={() => dialog.current?.close()}>Cancel</button>
+            <button type="button" class="danger" data-confirm={action.name} onClick={() => void run()}>{action.label}</button>
+          </div>
+        </dialog>
+      )}
+    </span>
+  );
+}

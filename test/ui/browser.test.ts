@@ -1,0 +1,148 @@
+// test-timeout: 240
+// `warren ui` in a real browser (Debian's chromium, headless, through playwright-core) against a
+// real detached instance of test/fixtures/ui-shop.env.ts: listed, healthy, a request's log line
+// live, a service killed from outside seen stopped, the down action from the keyboard, and a
+// screenshot (test/ui/artifacts/ui.png).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Page } from 'playwright-core';
+import shop from '../fixtures/ui-shop.env.ts';
+import { downInstance, openInstance, type RunningEnv } from '../../sdk/index.ts';
+import { instanceName, tempStateDir } from '../helpers/env.ts';
+import { forceCleanup, leftovers, pidsOfInstance, ROOT, waitFor } from '../fixtures/support.ts';
+import { launchChromium } from './lib/browser.ts';
+import { startUi, type UiProcess } from './lib/ui-process.ts';
+
+const ENV = 'wuishop';
+const ARTIFACTS = join(ROOT, 'test/ui/artifacts');
+/** Generous bounds for things the page shows after a poll (1 s) or a stream flush (0.1 s): waits, not speed asserts. */
+const SHOWN_WITHIN_MS = 15_000;
+
+test('the page shows a live instance, follows its logs and health, and brings it down', async () => {
+  const state = tempStateDir('ui');
+  const instance = instanceName('ui');
+  let dev: RunningEnv<'web' | 'api' | 'db'> | undefined;
+  let ui: UiProcess | undefined;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  let pids: number[] = [];
+  try {
+    browser = await launchChromium();
+    dev = await shop.up({ instance, stateDir: state.path, detach: true });
+    pids = pidsOfInstance(ENV, instance);
+    ui = await startUi(state.path);
+    const page = await browser.context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => (message.type() === 'error' ? pageErrors.push(message.text()) : undefined));
+    await page.goto(ui.url);
+
+    // Listed, with its mode and subnet; chosen with the keyboard-reachable button of its row.
+    const row = page.locator(`tr[data-instance="${ENV}/${instance}"]`);
+    await row.waitFor({ timeout: SHOWN_WITHIN_MS });
+    assert.match(await row.innerText(), /detached/);
+    assert.match(await row.innerText(), /10\.\d+\.\d+\.\d+\/\d+/);
+    await row.getByRole('button', { name: `Show ${ENV} instance ${instance}` }).click();
+
+    // Three healthy services with their pids; the drawing has the host, the hub and three namespaces.
+    await waitForText(page, '.services', () => true);
+    assert.ok(await waitFor(async () => (await page.locator('.services [data-health="healthy"]').count()) === 3, SHOWN_WITHIN_MS), 'three healthy services');
+    const status = await openInstance(ENV, instance, { stateDir: state.path }).status();
+    for (const s of status) assert.match(await page.locator(`.services tr[data-service="${s.name}"]`).innerText(), new RegExp(`\\b${s.pid}\\b`));
+    assert.is(await page.locator('[data-testid="topology"] [data-node^="ns:"]').count(), 3);
+    assert.is(await page.locator('[data-testid="topology"] [data-node="hub"]').count(), 1);
+    assert.is(await page.locator('[data-testid="topology"] .wire').count(), 4, 'host link and three veths');
+    assert.match(await page.locator('[data-testid="topology"]').textContent() ?? '', /10\.\d+\.\d+\.\d+:4201/);
+
+    // A request to web shows up in the log tail, live; the filter keeps only matching lines.
+    const marker = `hello-ui-${instance}`;
+    const res = await fetch(dev.url('web', `/${marker}`), { signal: AbortSignal.timeout(5000) });
+    assert.is(res.status, 200);
+    const logs = page.locator('[data-testid="log-lines"]');
+    assert.ok(await waitFor(async () => (await logs.innerText()).includes(marker), SHOWN_WITHIN_MS), `log line with ${marker} shown`);
+    await page.getByLabel('Filter').fill(marker);
+    assert.ok(await waitFor(async () => (await logs.locator('.line').count()) === 1, SHOWN_WITHIN_MS), 'only the matching line is left');
+    await page.getByLabel('Filter').fill('');
+
+    // The event timeline and the critical chain of the up, from the event log.
+    assert.ok(await waitFor(async () => (await page.locator('.timeline li[data-kind="service.ready"]').count()) === 3, SHOWN_WITHIN_MS), 'three service.ready events');
+    const chain = await page.locator('.chain').innerText();
+    assert.match(chain, /service\.ready:web/);
+    assert.match(chain, /service\.ready:api/, 'web waited for api');
+    assert.match(chain, /service\.ready:db/, 'api waited for db');
+
+    // Every control has a name a screen reader can say.
+    assert.equal(await page.evaluate(UNLABELLED_CONTROLS), [], 'controls without a label');
+    assert.equal(pageErrors, [], 'errors on the page');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'ui.png'), fullPage: true });
+
+    // A service killed from outside turns stopped on the page, and its exit is in the timeline.
+    const api = status.find((s) => s.name === 'api')!;
+    process.kill(api.pid!, 'SIGKILL');
+    const apiHealth = page.locator('.services tr[data-service="api"] [data-health]');
+    assert.ok(await waitFor(async () => (await apiHealth.getAttribute('data-health')) !== 'healthy', SHOWN_WITHIN_MS), 'api no longer healthy');
+    assert.ok(await waitFor(async () => (await page.locator('.timeline li[data-kind="service.exit"]').count()) >= 1, SHOWN_WITHIN_MS), 'the exit in the timeline');
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-killed.png'), fullPage: true });
+
+    // Down, from the keyboard: Escape in the confirmation leaves it up; confirming brings it down.
+    const down = page.locator('button[data-action="down"]');
+    await tabTo(page, down);
+    await page.keyboard.press('Enter');
+    assert.ok(await page.locator('dialog[open]').isVisible(), 'confirmation opens');
+    await page.keyboard.press('Escape');
+    assert.not.ok(await page.locator('dialog[open]').count(), 'Escape closes it');
+    assert.is((await openInstance(ENV, instance, { stateDir: state.path }).status()).length, 3, 'still up after cancelling');
+    await tabTo(page, down);
+    await page.keyboard.press('Enter');
+    await tabTo(page, page.locator('dialog[open] button[data-confirm="down"]'));
+    await page.keyboard.press('Enter');
+    const result = page.locator('[data-testid="action-result"]');
+    await result.waitFor({ timeout: 60_000 });
+    assert.match(await result.innerText(), new RegExp(`${ENV}/${instance} is down`));
+    assert.ok(await waitFor(async () => (await row.count()) === 0, SHOWN_WITHIN_MS), 'the row is gone');
+    assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids }), [], 'down from the page removed everything');
+
+    // Stopped with SIGTERM, the server exits cleanly and its port is closed.
+    const { code } = await ui.stop();
+    assert.is(code, 0, ui.spawned.stderr());
+    const after = await fetch(ui.url, { signal: AbortSignal.timeout(2000) }).then(() => 'answered', (error: Error) => String(error.cause ?? error));
+    assert.match(after, /ECONNREFUSED/, 'nothing listens on the port any more');
+  } finally {
+    await browser?.close();
+    await ui?.stop();
+    await downInstance(ENV, instance, { stateDir: state.path }).catch(() => undefined);
+    forceCleanup(ENV, instance, pids);
+    state.remove();
+  }
+});
+
+/** Presses Tab until `target` has the focus (at most 80 times). */
+async function tabTo(page: Page, target: ReturnType<Page['locator']>): Promise<void> {
+  for (let i = 0; i < 80; i++) {
+    if (await target.evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error('the control cannot be reached with Tab');
+}
+
+async function waitForText(page: Page, selector: string, ok: (text: string) => boolean): Promise<void> {
+  await page.locator(selector).first().waitFor({ timeout: SHOWN_WITHIN_MS });
+  assert.ok(await waitFor(async () => ok(await page.locator(selector).first().innerText()), SHOWN_WITHIN_MS), `${selector} shown`);
+}
+
+/** Controls (buttons, fields, focusable boxes) whose accessible name would be empty. */
+const UNLABELLED_CONTROLS = `(() => {
+  const missing = [];
+  for (const el of document.querySelectorAll('button, input, select, textarea, [tabindex], [role="img"]')) {
+    if (el.closest('dialog:not([open])')) continue;
+    const labels = el.labels ? [...el.labels].map((l) => l.textContent).join(' ') : '';
+    const name = (el.getAttribute('aria-label') || labels || el.getAttribute('aria-labelledby') && document.getElementById(el.getAttribute('aria-labelledby'))?.textContent || el.textContent || el.getAttribute('title') || '').trim();
+    if (!name) missing.push(el.outerHTML.slice(0, 160));
+  }
+  return missing;
+})()`;
+
+test.run();
