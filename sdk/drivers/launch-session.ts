@@ -52,10 +52,6 @@ export class LaunchSession {
     forEachLine(this.#child.stdout!, (line) => this.#onReport(line), () => void this.#onEnd());
   }
 
-  get pid(): number | undefined {
-    return this.#child.pid;
-  }
-
   /** Starts the services; one outcome per request, in order: its record or why it did not start. */
   async start(requests: readonly ServiceStart[]): Promise<(ServiceRecord | Error)[]> {
     if (this.#child.pid === undefined) {

@@ -23,7 +23,15 @@ function packageRoot(): string {
 let built: Promise<string> | undefined;
 
 /** The launcher's path, compiling it first if this source version has no binary yet. */
-export function launcherPath(): Promise<string> {
+export async function launcherPath(): Promise<string> {
+  const path = await cachedBuild();
+  if (existsSync(path)) return path;
+  // Removed since (a build of another source version cleans the folder): build it again, once.
+  built = undefined;
+  return cachedBuild();
+}
+
+function cachedBuild(): Promise<string> {
   built ??= build().catch((error: unknown) => {
     built = undefined;
     throw error;

@@ -161,7 +161,8 @@ test('a log or event file that is a symbolic link is never written through', asy
 
 test('detached: the starting process exits at once, the launcher owns the services and logs their exits', async () => {
   await withSandbox(async (box) => {
-    const services = [box.service('d1', ['sleep', '1000']), box.service('d2', ['sh', '-c', 'echo hello-from-d2; exec sleep 1000'])];
+    // A name that JSON must escape (the recipe's names never need it; the launcher escapes anyway).
+    const services = [box.service('d1', ['sleep', '1000'], { service: 'd1"\\x' }), box.service('d2', ['sh', '-c', 'echo hello-from-d2; exec sleep 1000'])];
     let owner: ServiceRecord | undefined;
     try {
       const detached = await startDetached(services);
@@ -179,10 +180,27 @@ test('detached: the starting process exits at once, the launcher owns the servic
       kill(descendants(detached.records[1]!.pid).at(-1)); // d2's own process, killed from outside
       assert.ok(await waitFor(() => events(box).length === 2, 3000), JSON.stringify(events(box)));
       const [e1, e2] = events(box);
-      assert.equal({ ...e1, at: undefined }, { at: undefined, kind: 'service.exit', service: 'd1', exitCode: 143, signal: null }, 'SIGTERM reached sleep');
+      assert.equal({ ...e1, at: undefined }, { at: undefined, kind: 'service.exit', service: 'd1"\\x', exitCode: 143, signal: null }, 'SIGTERM reached sleep');
       assert.equal({ ...e2, at: undefined }, { at: undefined, kind: 'service.exit', service: 'd2', exitCode: 128 + 9, signal: null });
       assert.ok(Math.abs(Date.parse(String(e1!.at)) - Date.now()) < 60_000, `an ISO time: ${e1!.at}`);
       assert.ok(alive(owner.pid), 'the owner stays with no service left: the instance is still up');
+    } finally {
+      kill(owner?.pid);
+    }
+  });
+});
+
+test('the event log is rotated to .1 past 1 MiB', async () => {
+  await withSandbox(async (box) => {
+    const old = `${'{"kind":"old"}'.padEnd(1023, ' ')}\n`.repeat(1024); // exactly 1 MiB
+    writeFileSync(box.eventsFile, old);
+    let owner: ServiceRecord | undefined;
+    try {
+      const detached = await startDetached([box.service('brief', ['sleep', '0.2'])]);
+      owner = detached.owner;
+      assert.ok(await waitFor(() => events(box).some((e) => e.service === 'brief'), 5000));
+      assert.is(readFileSync(`${box.eventsFile}.1`, 'utf8'), old, 'the full log moved to .1');
+      assert.equal(events(box).map((e) => e.service), ['brief'], 'the new log starts with the exit');
     } finally {
       kill(owner?.pid);
     }

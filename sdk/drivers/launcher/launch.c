@@ -3,7 +3,7 @@
 // command), and with only the capabilities it was given. It does what `setpriv --pdeathsig`,
 // `nsenter --net`, `unshare --pid --mount --uts --fork --kill-child --mount-proc`, `capsh` and an
 // init script did, without their five execs per service (Mininet's mnexec is the same idea). It
-// writes each service's log, and once detached it is the instance's owner: a few hundred KB
+// writes each service's log, and once detached it is the instance's owner: under 2 MB of RSS
 // instead of a Node process.
 //
 // Usage: warren-launch OWNER_PID   (stdin: the control channel; stdout: reports)
@@ -21,10 +21,11 @@
 // command. Attached, the launcher dies with its owner (PR_SET_PDEATHSIG) and ends once its stdin
 // closes and no service is left. Detached, it lives on its own and appends each service's end to
 // EVENTS_FILE. Each init dies with the launcher, and when an init dies the kernel kills its whole
-// namespace, so a kill -9 of whichever owns the launcher still kills every service. SIGTERM (or
-// INT, HUP) to the launcher stops every service (SIGTERM, then SIGKILL after its stop timeout) and
-// ends it. A stop is SIGTERM (or INT, HUP, QUIT, USR1, USR2) to the init, which passes it to the
-// command exactly once, even if the command does not exist yet; SIGKILL goes to the init's group.
+// namespace, so a kill -9 of the owner (the Node process while attached, the launcher once
+// detached) still kills every service. SIGTERM (or INT, HUP) to the launcher stops every service
+// (SIGTERM, then SIGKILL after its stop timeout) and ends it. A stop is SIGTERM (or INT, HUP, QUIT,
+// USR1, USR2) to the init, which passes it to the command exactly once, even if the command does
+// not exist yet; SIGKILL goes to the init's group.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
