@@ -19,6 +19,8 @@ export type { InstanceStatus, StatusOptions } from './ops/status.ts';
 export { collectGarbage } from './ops/gc.ts';
 export type { CollectOptions } from './ops/gc.ts';
 export { loadRecipe } from './recipe/load.ts';
+export { loadBundle } from './bundle/load.ts';
+export type { BundleData } from './bundle/load.ts';
 export { Instance } from './runtime/instance.ts';
 export type { GcReport } from './runtime/teardown.ts';
 export { plan } from './plan/plan.ts';

@@ -1,45 +1,115 @@
+// The command line: every option once, every command with its usage, example and options, and the
+// parse that refuses an option a command does not take. Help and completion are generated from this.
 import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.ts';
 
-export const USAGE = `warren — isolated copies of a microservice environment on one Linux machine
+interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** Shown after the flag in help: `-i, --instance NAME`. */
+  readonly value?: string;
+  readonly help: string;
+}
 
-Usage:
-  warren <command> <recipe.env.ts> [options]      (or: tsx <recipe.env.ts> <command> [options])
+export const OPTIONS = {
+  instance: { type: 'string', short: 'i', value: 'NAME', help: 'which copy (default "default"); copies run side by side' },
+  detach: { type: 'boolean', short: 'd', help: 'return once all are ready and leave the services running' },
+  all: { type: 'boolean', help: 'every instance of the recipe' },
+  orphans: { type: 'boolean', help: 'also delete wr.* namespaces and wr* links that no instance of this state dir knows' },
+  json: { type: 'boolean', help: 'machine-readable output (NDJSON for streams)' },
+  follow: { type: 'boolean', short: 'f', help: 'keep printing new lines' },
+  verbose: { type: 'boolean', short: 'v', help: 'print every step' },
+  quiet: { type: 'boolean', short: 'q', help: 'do not print service output' },
+  timings: { type: 'boolean', help: 'print the critical chain once everything is ready' },
+  'keep-on-failure': { type: 'boolean', help: 'leave the instance up when the command fails (to look at it)' },
+  output: { type: 'string', short: 'o', value: 'FILE', help: 'the file to write' },
+  images: { type: 'string', value: 'FILE.json', help: 'service name -> image, over the recipe\'s own' },
+  check: { type: 'boolean', help: 'check the manifests against the Kubernetes schemas, offline' },
+  'wait-image': { type: 'string', value: 'IMAGE', help: 'image of the init containers that wait for dependencies (sh and nc; default busybox:1.36.1)' },
+  port: { type: 'string', short: 'p', value: 'PORT', help: 'where to listen on 127.0.0.1 (default 4848; 0 picks a free port)' },
+  open: { type: 'boolean', help: 'open the page in the desktop\'s browser (xdg-open)' },
+  'state-dir': { type: 'string', value: 'DIR', help: 'where journals and logs live (default $WARREN_STATE_DIR or /run/warren)' },
+  help: { type: 'boolean', short: 'h', help: 'this command\'s help' },
+} as const satisfies Record<string, OptionSpec>;
 
-Commands:
-  up                    bring an instance up; foreground until Ctrl-C, which tears it down
-  down                  stop every service and remove every resource of an instance
-  status                instances, services, addresses and health (no recipe: every instance)
-  plan                  the steps \`up\` would run, as text or --json; nothing is done
-  validate              list every problem in the recipe, with its line
-  logs <service>        print a service's log (-f to follow)
-  events                the instance's event log: steps, readiness, exits (-f to follow,
-                        --json for one JSON object a line)
-  exec <service> -- <command...>
-                        run a command inside a service's namespaces; exits with its code
-  gc [--orphans]        reap instances whose owner died, from their journals; --orphans also
-                        deletes wr.* namespaces and wr* links no instance of this state dir
-                        knows (after deleting a state dir by hand; other state dirs beware)
-  help                  this text
+export type OptionName = keyof typeof OPTIONS;
 
-Options:
-  -i, --instance <name> which copy (default "default"); copies run side by side
-  -d, --detach          up: return once all are ready and leave the services running
-      --all             down: every instance of the recipe
-      --json            status, plan, events: machine-readable output
-  -f, --follow          logs, events: keep printing new lines
-  -v, --verbose         up, down: print every step
-  -q, --quiet           up: do not print service output
-      --state-dir <dir> where journals and logs live (default $WARREN_STATE_DIR or /run/warren)
-  -h, --help            this text
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  /** Arguments after the command (RECIPE first when it takes one). */
+  readonly usage: string;
+  /** Shown first in `--help`. */
+  readonly examples: readonly string[];
+  readonly options: readonly OptionName[];
+  /** Whether a recipe file comes first: required, optional (status), or none (gc). */
+  readonly recipe: 'required' | 'optional' | 'none';
+  readonly details?: string;
+}
 
-Environment: WARREN_STATE_DIR, WARREN_SUBNET_POOL (default 10.213.0.0/16), NO_COLOR.`;
+const STATE: OptionName[] = ['state-dir'];
+
+/** Every command, in the order `warren help` lists them. Other faces (the web view) add theirs with `registerCommand`. */
+export const COMMANDS: CommandSpec[] = [
+  { name: 'up', summary: 'bring an instance up; in the foreground until Ctrl-C, which tears it down', usage: 'RECIPE [-i NAME] [-d] [-q] [-v] [--json] [--timings]', recipe: 'required',
+    examples: ['warren up recipes/checkout.env.ts -i alice', 'warren up recipes/checkout.env.ts -d --timings'],
+    options: ['instance', 'detach', 'quiet', 'verbose', 'json', 'timings', ...STATE],
+    details: 'On a terminal a live view shows what is starting and what waits for what; elsewhere plain lines. --json streams every event as one JSON object a line.' },
+  { name: 'down', summary: 'stop every service and remove every resource of an instance', usage: 'RECIPE [-i NAME] [--all]', recipe: 'required',
+    examples: ['warren down recipes/checkout.env.ts -i alice'], options: ['instance', 'all', 'verbose', ...STATE] },
+  { name: 'run', summary: 'bring an instance up, run a command on the host against it, always bring it down; exits with the command\'s code', usage: 'RECIPE [-i NAME] [--keep-on-failure] -- CMD...', recipe: 'required',
+    examples: ['warren run recipes/checkout.env.ts -- npm run test:e2e', 'warren run recipes/checkout.env.ts -- sh -c \'curl -fsS "$ORDER_URL/health"\''],
+    options: ['instance', 'keep-on-failure', 'verbose', ...STATE],
+    details: 'The instance is named run-<pid> unless -i names it. CMD gets WARREN_INSTANCE and, per service, <SERVICE>_URL, <SERVICE>_HOST and <SERVICE>_PORT (upper-cased, - becomes _). SIGINT, SIGTERM and SIGHUP are passed on to CMD; the instance comes down afterwards in every case.' },
+  { name: 'status', summary: 'instances, services, addresses and health (no recipe: every instance of the state dir)', usage: '[RECIPE] [-i NAME] [--json]', recipe: 'optional',
+    examples: ['warren status recipes/checkout.env.ts', 'warren status --json'], options: ['instance', 'json', ...STATE] },
+  { name: 'ls', summary: 'every instance on this machine, of every state dir (like docker compose ls)', usage: '[--json]', recipe: 'none',
+    examples: ['warren ls', 'warren ls --json'], options: ['json', ...STATE] },
+  { name: 'plan', summary: 'the steps `up` would run, each with its undo and recipe line; nothing is done', usage: 'RECIPE [-i NAME] [--json]', recipe: 'required',
+    examples: ['warren plan recipes/checkout.env.ts --json'], options: ['instance', 'json', ...STATE] },
+  { name: 'validate', summary: 'every problem in the recipe, with its line (a bundle: the programs missing here too)', usage: 'RECIPE', recipe: 'required',
+    examples: ['warren validate recipes/checkout.env.ts'], options: ['instance', ...STATE] },
+  { name: 'timings', summary: 'the critical chain of the instance\'s up: which step waited for which, and how long each took', usage: '[RECIPE] [-i NAME] [--json]', recipe: 'optional',
+    examples: ['warren timings -i alice', 'warren timings recipes/checkout.env.ts --json'], options: ['instance', 'json', ...STATE] },
+  { name: 'logs', summary: 'print a service\'s log', usage: 'RECIPE SERVICE [-i NAME] [-f]', recipe: 'required',
+    examples: ['warren logs recipes/checkout.env.ts order -f'], options: ['instance', 'follow', ...STATE] },
+  { name: 'events', summary: 'the instance\'s event log: steps, readiness, exits', usage: 'RECIPE [-i NAME] [-f] [--json]', recipe: 'required',
+    examples: ['warren events recipes/checkout.env.ts -f'], options: ['instance', 'follow', 'json', ...STATE] },
+  { name: 'exec', summary: 'run a command inside a service\'s namespaces; exits with its code', usage: 'RECIPE SERVICE [-i NAME] -- CMD...', recipe: 'required',
+    examples: ['warren exec recipes/checkout.env.ts user -- cat /etc/hosts'], options: ['instance', ...STATE] },
+  { name: 'bundle', summary: 'one .mjs file with the recipe, its modules and its .ts/.js services: runs where only warren is installed', usage: 'RECIPE -o FILE.mjs', recipe: 'required',
+    examples: ['warren bundle recipes/checkout.env.ts -o checkout.mjs && warren up checkout.mjs'], options: ['output'],
+    details: 'The same input gives the same bytes. Programs (postgres, redis-server) are referred to by the recipe\'s paths: `warren validate FILE.mjs` lists those missing on a machine.' },
+  { name: 'gc', summary: 'reap instances whose owner died, by replaying their journals', usage: '[--orphans]', recipe: 'none',
+    examples: ['warren gc', 'warren gc --orphans'], options: ['orphans', 'verbose', ...STATE],
+    details: '--orphans also deletes wr.* namespaces and wr* links no instance of this state dir knows: only after deleting a state dir by hand, since it would remove instances of other state dirs too.' },
+  { name: 'doctor', summary: 'check what up needs from this machine, one line each with a fix; exits 0 only when up can work', usage: '[--json]', recipe: 'none',
+    examples: ['warren doctor'], options: ['json', ...STATE] },
+  { name: 'completion', summary: 'print a shell completion script', usage: 'bash|zsh', recipe: 'none',
+    examples: ['warren completion bash > /etc/bash_completion.d/warren', 'source <(warren completion zsh)'], options: [] },
+  { name: 'help', summary: 'this text, or a command\'s help', usage: '[COMMAND]', recipe: 'none', examples: ['warren help run'], options: [] },
+];
+
+/** Adds a command (or replaces one of the same name). */
+export function registerCommand(spec: CommandSpec): void {
+  const at = COMMANDS.findIndex((c) => c.name === spec.name);
+  if (at >= 0) COMMANDS[at] = spec;
+  else COMMANDS.splice(COMMANDS.length - 1, 0, spec);
+}
+
+export function commandSpec(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
 
 export interface CliArgs {
   readonly command: string;
+  /** False when argv named no command (`warren --help`). */
+  readonly commandGiven: boolean;
   readonly positionals: readonly string[];
-  /** What came after `--` (exec's command). */
+  /** What came after `--` (exec's and run's command). */
   readonly rest: readonly string[];
   readonly instance: string;
+  readonly instanceGiven: boolean;
   readonly detach: boolean;
   readonly all: boolean;
   readonly orphans: boolean;
@@ -47,37 +117,38 @@ export interface CliArgs {
   readonly follow: boolean;
   readonly verbose: boolean;
   readonly quiet: boolean;
+  readonly timings: boolean;
+  readonly keepOnFailure: boolean;
+  readonly output: string | undefined;
+  readonly images: string | undefined;
+  readonly check: boolean;
+  readonly waitImage: string | undefined;
+  readonly port: string | undefined;
+  readonly open: boolean;
   readonly help: boolean;
   readonly stateDir: string | undefined;
 }
 
+/** Parses argv; an option the command does not take is a UsageError (exit 2). */
 export function parseCli(argv: readonly string[]): CliArgs {
   const split = argv.indexOf('--');
   const head = split === -1 ? [...argv] : argv.slice(0, split);
   const rest = split === -1 ? [] : argv.slice(split + 1);
-  const { values, positionals } = parseArgs({
-    args: head,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      instance: { type: 'string', short: 'i' },
-      detach: { type: 'boolean', short: 'd' },
-      all: { type: 'boolean' },
-      orphans: { type: 'boolean' },
-      json: { type: 'boolean' },
-      follow: { type: 'boolean', short: 'f' },
-      verbose: { type: 'boolean', short: 'v' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-      'state-dir': { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: head, allowPositionals: true, strict: true, options: OPTIONS });
   const [command = 'help', ...others] = positionals;
+  const spec = commandSpec(command);
+  if (spec) {
+    const allowed = new Set<string>([...spec.options, 'help']);
+    const wrong = Object.keys(values).filter((key) => !allowed.has(key));
+    if (wrong.length) throw new UsageError(`${wrong.map((w) => `--${w}`).join(', ')} is not an option of '${command}' (warren ${command} --help)`);
+  }
   return {
     command,
+    commandGiven: positionals.length > 0,
     positionals: others,
     rest,
     instance: values.instance ?? 'default',
+    instanceGiven: values.instance !== undefined,
     detach: values.detach ?? false,
     all: values.all ?? false,
     orphans: values.orphans ?? false,
@@ -85,7 +156,58 @@ export function parseCli(argv: readonly string[]): CliArgs {
     follow: values.follow ?? false,
     verbose: values.verbose ?? false,
     quiet: values.quiet ?? false,
+    timings: values.timings ?? false,
+    keepOnFailure: values['keep-on-failure'] ?? false,
+    output: values.output,
+    images: values.images,
+    check: values.check ?? false,
+    waitImage: values['wait-image'],
+    port: values.port,
+    open: values.open ?? false,
     help: values.help ?? false,
     stateDir: values['state-dir'],
   };
+}
+
+function flag(name: OptionName): string {
+  const o: OptionSpec = OPTIONS[name];
+  return `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
+}
+
+/** `warren help`: every command in one line. */
+export function usageText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return `warren — isolated copies of a microservice environment on one Linux machine
+
+Usage:
+  warren <command> [RECIPE] [options]      (or: tsx RECIPE <command> [options])
+
+Example:
+  warren run recipes/checkout.env.ts -- npm run test:e2e
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
+
+\`warren <command> --help\` shows a command's example and options.
+Environment: WARREN_STATE_DIR, WARREN_SUBNET_POOL (default 10.213.0.0/16), NO_COLOR, WARREN_DEBUG.`;
+}
+
+/** `warren <command> --help`: example first, then usage and options. */
+export function commandHelp(spec: CommandSpec): string {
+  const options = [...spec.options, 'help' as const];
+  const width = Math.max(...options.map((o) => flag(o).length)) + 2;
+  return [
+    `warren ${spec.name} — ${spec.summary}`,
+    '',
+    `Example${spec.examples.length > 1 ? 's' : ''}:`,
+    ...spec.examples.map((e) => `  ${e}`),
+    '',
+    'Usage:',
+    `  warren ${spec.name} ${spec.usage}`.trimEnd(),
+    ...(spec.recipe === 'required' ? [`  tsx RECIPE ${spec.name} ${spec.usage.replace(/^\[?RECIPE\]? ?/, '')}`.trimEnd()] : []),
+    ...(spec.details ? ['', spec.details] : []),
+    '',
+    'Options:',
+    ...options.map((o) => `  ${flag(o).padEnd(width)}${o === 'help' ? 'this text' : OPTIONS[o].help}`),
+  ].join('\n');
 }

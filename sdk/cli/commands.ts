@@ -1,23 +1,25 @@
 // The commands: each parses nothing and decides nothing, it calls one SDK function and renders.
 import type { EnvSpec } from '../../dsl/spec.ts';
-import type { LoggedEvent } from '../../dsl/events.ts';
+import type { LoggedEvent, WarrenEvent } from '../../dsl/events.ts';
 import { formatLoc } from '../../dsl/location.ts';
-import { AbortedError, UpError, UsageError } from '../errors.ts';
+import { AbortedError, messageOf, UpError, UsageError } from '../errors.ts';
 import { checkRecipe } from '../ops/check.ts';
 import { downInstance, instancesOf } from '../ops/down.ts';
 import { collectGarbage } from '../ops/gc.ts';
 import { openInstance } from '../ops/open.ts';
 import { planInstance } from '../ops/plan.ts';
 import { instancesStatus, type InstanceStatus } from '../ops/status.ts';
+import { criticalChain } from '../ops/timings.ts';
 import { up } from '../ops/up.ts';
 import type { Instance } from '../runtime/instance.ts';
 import type { CliArgs } from './args.ts';
 import { createPrinter, formatEvent, serviceRows, table } from './output.ts';
+import { createLiveView } from './progress.ts';
+import { catchSignals, SIGNAL_EXIT } from './signals.ts';
+import { renderTimings } from './timings.ts';
 
 /** What a command asks the process to exit with. */
 export type ExitCode = number;
-
-const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 function where(args: CliArgs): { stateDir?: string } {
   return args.stateDir ? { stateDir: args.stateDir } : {};
@@ -25,21 +27,23 @@ function where(args: CliArgs): { stateDir?: string } {
 
 export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | undefined): Promise<ExitCode> {
   const printer = createPrinter({ verbose: args.verbose, quiet: args.quiet, names: spec.services.map((s) => s.name) });
+  // A live view on a terminal; plain lines elsewhere (CI) and with --verbose; NDJSON with --json.
+  const live = !args.json && !args.verbose && process.stderr.isTTY ? createLiveView(spec, args.instance) : undefined;
+  const onEvent = (event: WarrenEvent) => {
+    if (args.json) return void process.stdout.write(`${eventLine(event)}\n`);
+    if (!live) return printer.event(event);
+    if (PRINTED_ABOVE.has(event.kind)) return live.above(() => printer.event(event));
+    live.event(event);
+    if (event.kind === 'rollback.start') live.finish(true);
+  };
   const abort = new AbortController();
-  let received: NodeJS.Signals | undefined;
   let stopping: (() => void) | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (received) {
-      process.stderr.write(`warren: still cleaning up after ${received}; it finishes on its own\n`);
-      return;
-    }
-    received = signal;
+  const signals = catchSignals((signal) => {
+    live?.finish(true);
     process.stderr.write(`\nwarren: ${signal}: tearing down\n`);
     abort.abort(signal);
     stopping?.();
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
+  });
   try {
     const started = Date.now();
     let instance: Instance;
@@ -49,32 +53,48 @@ export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | u
         detach: args.detach,
         mode: 'foreground',
         signal: abort.signal,
-        onEvent: (e) => printer.event(e),
+        onEvent,
         ...where(args),
         ...(recipe ? { recipe } : {}),
       });
     } catch (error) {
+      live?.finish(true);
+      const received = signals.received();
       if (received && error instanceof UpError && error.cause instanceof AbortedError) {
         process.stderr.write(`warren: rolled back\n`);
         return SIGNAL_EXIT[received] ?? 1;
       }
       throw error;
     }
-    process.stderr.write(`\n${spec.name} instance '${args.instance}' is up (${instance.plan.subnet}) in ${Date.now() - started} ms\n`);
+    live?.finish(false);
+    process.stderr.write(`${live ? '' : '\n'}${spec.name} instance '${args.instance}' is up (${instance.plan.subnet}) in ${Date.now() - started} ms\n`);
     process.stderr.write(`${table(instance.plan.services.map((s) => ['  ' + s.name, s.address && s.port ? `http://${s.address}:${s.port}` : '(no address)']))}\n`);
+    if (args.timings) {
+      const events: LoggedEvent[] = [];
+      for await (const event of instance.events()) events.push(event);
+      process.stderr.write(`${renderTimings(criticalChain(instance.plan, events))}\n`);
+    }
     if (args.detach) {
       process.stderr.write(`detached: \`warren down ${recipe ?? '<recipe>'} --instance ${args.instance}\` stops it\n`);
       return 0;
     }
     process.stderr.write(`Ctrl-C stops it and removes everything it created.\n`);
-    if (!received) await new Promise<void>((resolve) => (stopping = resolve));
+    if (!signals.received()) await new Promise<void>((resolve) => (stopping = resolve));
     const downStarted = Date.now();
     await instance.down();
     process.stderr.write(`warren: down in ${Date.now() - downStarted} ms\n`);
     return 0;
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    signals.dispose();
   }
+}
+
+/** Events the live view leaves to the plain printer, written above it. */
+const PRINTED_ABOVE = new Set<WarrenEvent['kind']>(['service.output', 'service.exit', 'service.health', 'warning', 'instance.reaped']);
+
+/** One NDJSON line of `up --json`: the event with its time, errors as their messages. */
+function eventLine(event: WarrenEvent): string {
+  return JSON.stringify({ at: new Date().toISOString(), ...event }, (_, v: unknown) => (v instanceof Error ? messageOf(v) : v));
 }
 
 export async function downCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {

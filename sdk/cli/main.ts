@@ -1,28 +1,75 @@
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { formatIssue, SpecError, UpError, UsageError, WarrenError } from '../errors.ts';
 import { assertInstanceName } from '../ops/check.ts';
 import { loadRecipe } from '../recipe/load.ts';
-import { parseCli, USAGE, type CliArgs } from './args.ts';
+import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, usageText, type CliArgs, type CommandSpec } from './args.ts';
+import { bundleCommand } from './bundle.ts';
 import * as commands from './commands.ts';
+import { completionCommand } from './completion.ts';
+import { doctorCommand } from './doctor.ts';
+import { EXPORT_COMMAND, exportCommand } from './export-command.ts';
+import { lsCommand } from './ls.ts';
+import { describeError, exitCodeOf } from './report-error.ts';
+import { runCommand } from './run.ts';
+import { timingsCommand } from './timings.ts';
+import { UI_COMMAND, uiCommand } from './ui-command.ts';
 
-const RECIPE_COMMANDS = new Set(['up', 'down', 'status', 'plan', 'validate', 'logs', 'exec', 'events']);
+/** What a command gets: its arguments, and the recipe when it takes one and one was given. */
+export interface CommandContext {
+  readonly args: CliArgs;
+  readonly spec?: EnvSpec;
+  /** The recipe's path as given (or the file run by tsx). */
+  readonly recipe?: string;
+}
+
+export type CommandHandler = (ctx: CommandContext) => Promise<number>;
+
+const needSpec = (run: (spec: EnvSpec, ctx: CommandContext) => Promise<number>): CommandHandler => (ctx) => run(ctx.spec!, ctx);
+
+const HANDLERS = new Map<string, CommandHandler>([
+  ['up', needSpec((spec, { args, recipe }) => commands.upCommand(spec, args, recipe))],
+  ['down', needSpec((spec, { args }) => commands.downCommand(spec, args))],
+  ['run', needSpec((spec, { args, recipe }) => runCommand(spec, args, recipe))],
+  ['status', ({ spec, args }) => commands.statusCommand(spec, args)],
+  ['ls', ({ args }) => lsCommand(args)],
+  ['plan', needSpec((spec, { args }) => commands.planCommand(spec, args))],
+  ['validate', needSpec((spec, { args }) => commands.validateCommand(spec, args))],
+  ['timings', ({ spec, args }) => timingsCommand(spec, args)],
+  ['logs', needSpec((spec, { args }) => commands.logsCommand(spec, args))],
+  ['events', needSpec((spec, { args }) => commands.eventsCommand(spec, args))],
+  ['exec', needSpec((spec, { args }) => commands.execCommand(spec, args))],
+  ['bundle', ({ args, recipe }) => bundleCommand(recipe!, args)],
+  ['gc', ({ args }) => commands.gcCommand(args)],
+  ['doctor', ({ args }) => doctorCommand(args)],
+  ['completion', ({ args }) => completionCommand(args)],
+]);
+
+/** Adds a command to the CLI (the web view adds `ui`): its help entry and what runs it. */
+export function registerCommand(spec: CommandSpec, handler: CommandHandler): void {
+  registerSpec(spec);
+  HANDLERS.set(spec.name, handler);
+}
+
+registerCommand(EXPORT_COMMAND, ({ args }) => exportCommand(args));
+registerCommand(UI_COMMAND, ({ args }) => uiCommand(args));
 
 /** `warren <command> <recipe> [options]`. */
 export async function runCli(argv: readonly string[]): Promise<void> {
   await finish(async () => {
     const args = parseCli(argv);
-    if (args.help || args.command === 'help') return usage(0);
-    if (args.command === 'gc') return commands.gcCommand(args);
-    if (!RECIPE_COMMANDS.has(args.command)) return usage(2, `unknown command '${args.command}'`);
-    assertInstanceName(args.instance);
+    const early = helpOrUnknown(args);
+    if (early !== undefined) return early;
+    const spec = commandSpec(args.command)!;
     const [recipe, ...positionals] = args.positionals;
+    if (spec.recipe === 'none') return HANDLERS.get(args.command)!({ args });
+    if (args.instanceGiven || spec.recipe === 'required') assertInstanceName(args.instance);
     if (!recipe) {
-      if (args.command === 'status') return commands.statusCommand(undefined, args);
-      return usage(2, `${args.command} needs a recipe file`);
+      if (spec.recipe === 'optional') return HANDLERS.get(args.command)!({ args });
+      return usage(2, `${args.command} needs a recipe file (warren ${args.command} --help)`);
     }
-    const spec = await loadRecipe(recipe);
-    return dispatch(spec, { ...args, positionals }, recipe);
+    // `bundle` compiles the file itself; every other command needs what the recipe describes.
+    const loaded = args.command === 'bundle' ? undefined : await loadRecipe(recipe);
+    return HANDLERS.get(args.command)!({ args: { ...args, positionals }, recipe, ...(loaded ? { spec: loaded } : {}) });
   });
 }
 
@@ -30,30 +77,35 @@ export async function runCli(argv: readonly string[]): Promise<void> {
 export async function runRecipeCli(spec: EnvSpec, recipeUrl: string, argv: readonly string[]): Promise<void> {
   await finish(async () => {
     const args = parseCli(argv);
-    if (args.help || args.command === 'help') return usage(0);
-    if (args.command === 'gc') return commands.gcCommand(args);
-    if (!RECIPE_COMMANDS.has(args.command)) return usage(2, `unknown command '${args.command}'`);
-    assertInstanceName(args.instance);
-    return dispatch(spec, args, fileURLToPath(recipeUrl));
+    const early = helpOrUnknown(args);
+    if (early !== undefined) return early;
+    if (commandSpec(args.command)!.recipe !== 'none') assertInstanceName(args.instance);
+    return HANDLERS.get(args.command)!({ args, spec, recipe: fileURLToPath(recipeUrl) });
   });
 }
 
-function dispatch(spec: EnvSpec, args: CliArgs, recipe: string): Promise<number> {
-  switch (args.command) {
-    case 'up': return commands.upCommand(spec, args, recipe);
-    case 'down': return commands.downCommand(spec, args);
-    case 'status': return commands.statusCommand(spec, args);
-    case 'plan': return commands.planCommand(spec, args);
-    case 'validate': return commands.validateCommand(spec, args);
-    case 'logs': return commands.logsCommand(spec, args);
-    case 'events': return commands.eventsCommand(spec, args);
-    default: return commands.execCommand(spec, args);
+/** `help`, `--help` and unknown commands: the exit code, or undefined to go on. */
+function helpOrUnknown(args: CliArgs): number | undefined {
+  if (args.command === 'help') {
+    const topic = args.positionals[0] ?? (args.help && args.commandGiven ? 'help' : undefined);
+    if (!topic) return usage(0);
+    const spec = commandSpec(topic);
+    return spec ? print(commandHelp(spec), 0) : usage(2, `unknown command '${topic}'`);
   }
+  const spec = commandSpec(args.command);
+  if (!spec || !HANDLERS.has(args.command)) return usage(2, `unknown command '${args.command}'`);
+  if (args.help) return print(commandHelp(spec), 0);
+  return undefined;
+}
+
+function print(text: string, code: number): number {
+  process.stdout.write(`${text}\n`);
+  return code;
 }
 
 function usage(code: number, problem?: string): number {
   if (problem) process.stderr.write(`warren: ${problem}\n\n`);
-  (code === 0 ? process.stdout : process.stderr).write(`${USAGE}\n`);
+  (code === 0 ? process.stdout : process.stderr).write(`${usageText()}\n`);
   return code;
 }
 
@@ -63,24 +115,11 @@ async function finish(command: () => Promise<number>): Promise<void> {
   try {
     code = await command();
   } catch (error) {
-    code = 1;
-    if (error instanceof SpecError) {
-      process.stderr.write(`warren: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'} in the recipe; nothing was done:\n${error.issues.map(formatIssue).join('\n')}\n`);
-    } else if (error instanceof UpError) {
-      process.stderr.write(`warren: up failed and everything it created was removed:\n  ${error.message.split('\n').join('\n  ')}\n`);
-    } else if (error instanceof WarrenError || isArgError(error)) {
-      process.stderr.write(`warren: ${(error as Error).message}\n`);
-      if (isArgError(error) || error instanceof UsageError) code = 2;
-    } else {
-      process.stderr.write(`warren: ${error instanceof Error ? error.message : String(error)}\n`);
-    }
+    code = exitCodeOf(error);
+    process.stderr.write(`${describeError(error)}\n`);
     if (process.env.WARREN_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   }
   process.exitCode = code;
   // Exit now: nothing else should keep the process alive (logs --follow and up returned already).
   setImmediate(() => process.exit(code));
-}
-
-function isArgError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
 }

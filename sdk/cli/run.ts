@@ -1,0 +1,62 @@
+// `warren run RECIPE -- CMD`: renders what runWith (sdk/ops/run.ts) does; exits with CMD's code.
+import type { EnvSpec } from '../../dsl/spec.ts';
+import { AbortedError, UpError, UsageError, messageOf } from '../errors.ts';
+import { runWith } from '../ops/run.ts';
+import type { CliArgs } from './args.ts';
+import { createPrinter } from './output.ts';
+import { catchSignals, SIGNAL_EXIT } from './signals.ts';
+
+const LOG_TAIL_LINES = 20;
+
+export async function runCommand(spec: EnvSpec, args: CliArgs, recipe: string | undefined): Promise<number> {
+  if (args.rest.length === 0) throw new UsageError('run needs a command after --: warren run <recipe> -- <command...>');
+  // A name of its own unless one is given: CI jobs on one machine never meet.
+  const instance = args.instanceGiven ? args.instance : `run-${process.pid.toString(36)}`;
+  const printer = createPrinter({ verbose: args.verbose, quiet: !args.verbose, names: spec.services.map((s) => s.name) });
+  // Services stopping because the command is done is no news; one that exits while it runs is.
+  let commandDone = false;
+  const abort = new AbortController();
+  const signals = catchSignals((signal) => {
+    process.stderr.write(`\nwarren: ${signal}: passing it on to the command, then bringing the instance down\n`);
+    abort.abort(signal);
+  });
+  const started = Date.now();
+  try {
+    const result = await runWith(spec, args.rest, {
+      instance,
+      mode: 'foreground',
+      signal: abort.signal,
+      keepOnFailure: args.keepOnFailure,
+      onEvent: (e) => (e.kind === 'service.exit' && commandDone && !args.verbose ? undefined : printer.event(e)),
+      ...(args.stateDir ? { stateDir: args.stateDir } : {}),
+      ...(recipe ? { recipe } : {}),
+      onUp: (i) => process.stderr.write(`warren: ${spec.name} instance '${i.instance}' is up (${i.plan.subnet}) in ${Date.now() - started} ms; running ${args.rest.join(' ')}\n`),
+      onCommandEnd: async (i, end) => {
+        commandDone = true;
+        if (end.exitCode === 0 || end.startError) return;
+        for (const s of i.plan.services) {
+          const tail = (await i.logs(s.name).catch(() => '')).trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+          if (tail) process.stderr.write(`warren: last lines of ${s.name}'s log:\n${tail.replace(/^/gm, `  ${s.name} | `)}\n`);
+        }
+      },
+    });
+    if (result.startError) process.stderr.write(`warren: cannot run ${result.startError}\n`);
+    else if (result.exitCode !== 0) process.stderr.write(`warren: ${args.rest[0]} ${result.signal ? `was ended by ${result.signal}` : `exited with ${result.exitCode}`}\n`);
+    if (result.kept) process.stderr.write(`warren: left up for you to look at; \`warren down ${recipe ?? '<recipe>'} -i ${result.instance}\` removes it\n`);
+    else process.stderr.write(`warren: instance '${result.instance}' is down\n`);
+    if (result.downError) {
+      process.stderr.write(`warren: bringing the instance down failed: ${messageOf(result.downError)}\n`);
+      return result.exitCode || 1;
+    }
+    return result.exitCode;
+  } catch (error) {
+    const received = signals.received();
+    if (received && error instanceof UpError && error.cause instanceof AbortedError) {
+      process.stderr.write(`warren: rolled back\n`);
+      return SIGNAL_EXIT[received] ?? 1;
+    }
+    throw error;
+  } finally {
+    signals.dispose();
+  }
+}

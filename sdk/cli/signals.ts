@@ -1,0 +1,30 @@
+// Ctrl-C, SIGTERM and SIGHUP while a command works: the first one is acted on, later ones are told to wait.
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** What a command exits with when one of these signals interrupted it (shells use 128 + N). */
+export const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+export interface CaughtSignals {
+  /** The first signal that arrived, if any. */
+  received(): NodeJS.Signals | undefined;
+  dispose(): void;
+}
+
+export function catchSignals(onFirst: (signal: NodeJS.Signals) => void, stillBusy = 'still cleaning up'): CaughtSignals {
+  let first: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (first) {
+      process.stderr.write(`warren: ${stillBusy} after ${first}; it finishes on its own\n`);
+      return;
+    }
+    first = signal;
+    onFirst(signal);
+  };
+  for (const s of SIGNALS) process.on(s, handler);
+  return {
+    received: () => first,
+    dispose: () => {
+      for (const s of SIGNALS) process.off(s, handler);
+    },
+  };
+}
