@@ -20,10 +20,11 @@ import { createHandlers } from '../runtime/handlers.ts';
 import { Instance } from '../runtime/instance.ts';
 import { Journal } from '../runtime/journal.ts';
 import { claimInstance, EVENTS_FILE, JOURNAL, readOwner, removeDir, resolveStateDir, writeOwner, type Mode } from '../runtime/state.ts';
-import { claimSubnet } from '../runtime/subnets.ts';
+import { claimSubnet, subnetPool } from '../runtime/subnets.ts';
 import { gc, teardown } from '../runtime/teardown.ts';
 import { checkRecipe } from './check.ts';
 import { planInput } from './plan.ts';
+import { claimPublishedPorts, refuseTakenPorts } from './ports.ts';
 
 export interface RuntimeUpOptions extends UpOptions {
   /** Who owns the instance: the CLI in the foreground, an embedding script (default); `detach` makes it the launcher. */
@@ -48,10 +49,14 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   if (options.detach && !drivers.processes.detach) throw new SetupError('these drivers cannot detach an instance (ProcessDriver.detach is missing)');
   // Before anything exists: a machine without a C compiler fails here, not halfway through.
   if (spec.services.length || options.detach) await drivers.processes.prepare?.();
+  // A pool that is no pool (127/8, too small, malformed) is refused before anything is claimed.
+  subnetPool();
   const callerEmit: Emit = (event: WarrenEvent) => options.onEvent?.(event);
   const stateDir = resolveStateDir(options.stateDir);
   const mode: Mode = options.detach ? 'detached' : (options.mode ?? 'embedded');
   await gc(stateDir, { drivers, emit: callerEmit });
+  // Before the instance is claimed: a published port that is taken changes nothing.
+  await refuseTakenPorts(spec, drivers);
 
   const self = drivers.owners.self();
   const dir = claimInstance(stateDir, {
@@ -82,7 +87,8 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   try {
     const subnet = claimSubnet(stateDir, `${spec.name}.${instance}`, prefixFor(spec.namespaces.length), await drivers.net.routes());
     writeOwner(dir, { ...readOwner(dir)!, subnet: formatCidr(subnet) });
-    const steps = plan(planInput(spec, instance, subnet, dir, stateDir, compiled));
+    const publishedPorts = await claimPublishedPorts(stateDir, `${spec.name}.${instance}`, spec, drivers);
+    const steps = plan(planInput(spec, instance, subnet, dir, stateDir, compiled, publishedPorts));
     journal = Journal.open(join(dir, JOURNAL));
     // Made durable by the first intent's fsync: a plan alone asks nothing to be undone.
     journal.write({ t: 'plan', plan: steps });

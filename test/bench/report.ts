@@ -1,6 +1,7 @@
 // The printed tables and the verdict on each target of issue 4. Reports; never fails the run.
 import type { CheckoutResult } from './checkout.ts';
 import type { CliResult } from './cli.ts';
+import type { DetachedResult } from './detached.ts';
 import type { NetworkResult } from './network.ts';
 import type { ParallelResult } from './parallel.ts';
 import type { ReadinessResult } from './readiness.ts';
@@ -13,6 +14,7 @@ export interface Results {
   readiness?: ReadinessResult;
   checkout?: CheckoutResult;
   cli?: CliResult;
+  detached?: DetachedResult;
   parallel: ParallelResult[];
 }
 
@@ -106,6 +108,25 @@ export function figuresTables(r: Results): string[] {
     out.push(`  CLI ÷ API ${fmtRatio(x.cliVsApi)}; the API's up: ${fmtMs(x.apiPhases.pre.median)} before the first step, ${fmtMs(x.apiPhases.network.median)} network, ${fmtMs(x.apiPhases.services.median)} services to ready, ${fmtMs(x.apiPhases.post.median)} after`);
     out.push('');
   }
+  if (r.detached) {
+    const x = r.detached;
+    out.push('A detached instance of checkout (its owner is the C launcher); medians');
+    out.push(
+      table(
+        [
+          [`warren up -d (${x.commands.up})`, fmtMs(x.upDetached.median)],
+          ['checkout.up() embedded', fmtMs(x.embedded.median)],
+          ["node -e ''", fmtMs(x.node.median)],
+          [`warren down (${x.commands.down})`, fmtMs(x.downDetached.median)],
+          ['owner RSS, 1 instance', `${(x.ownerRssKb.one.median / 1024).toFixed(1)} MB`],
+          [`owner RSS per instance, ${x.ownerRssKb.manyCount} instances`, `${(x.ownerRssKb.many.median / 1024).toFixed(1)} MB (max ${(x.ownerRssKb.many.max / 1024).toFixed(1)} MB)`],
+          ['owner + service inits, 1 instance', `${(x.ownerAndInitsKb.median / 1024).toFixed(1)} MB`],
+        ],
+        ['', 'median'],
+      ),
+    );
+    out.push('');
+  }
   if (r.cli) {
     const x = r.cli;
     out.push(`CLI start-up, cold process each time, medians of ${x.runs}: plan --json ${fmtMs(x.plan.median)}, help ${fmtMs(x.help.median)}, node -e '' ${fmtMs(x.node.median)} → plan ${fmtRatio(x.planVsNode)}, help ${fmtRatio(x.helpVsNode)} of node`);
@@ -168,6 +189,13 @@ export function targets(r: Results): Target[] {
     t.push(atMost(`service stop N=${x.n}: warren ÷ bash`, x.stopVsBash, 1, `${fmtRatio(x.stopVsBash)} (${fmtMs(x.stop.warren.median)} vs ${fmtMs(x.stop.bash.median)})`));
   }
   if (r.readiness) t.push(atMost('readiness adds to a service ready at once (median lag)', r.readiness.lag.median, 20, fmtMs(r.readiness.lag.median), ' ms'));
+  if (r.detached) {
+    const d = r.detached;
+    t.push(atMost('owner RSS of a detached instance', d.ownerRssKb.one.median / 1024, 5, `${(d.ownerRssKb.one.median / 1024).toFixed(1)} MB`, ' MB'));
+    t.push(atMost(`owner RSS per instance, ${d.ownerRssKb.manyCount} detached`, d.ownerRssKb.many.max / 1024, 5, `${(d.ownerRssKb.many.max / 1024).toFixed(1)} MB max`, ' MB'));
+    t.push(atMost("up -d ÷ (checkout.up() + node -e '')", d.upVsEmbedded, 1.5, `${fmtRatio(d.upVsEmbedded)} (${fmtMs(d.upDetached.median)} vs ${fmtMs(d.embedded.median)} + ${fmtMs(d.node.median)})`));
+    t.push(atMost('warren down of a detached checkout', d.downDetached.median, 150, fmtMs(d.downDetached.median), ' ms'));
+  }
   if (r.cli) t.push(atMost("plan --json ÷ node -e ''", r.cli.planVsNode, 2, `${fmtRatio(r.cli.planVsNode)} (${fmtMs(r.cli.plan.median)} vs ${fmtMs(r.cli.node.median)})`));
   const p50 = r.parallel.find((x) => x.instances === 50);
   if (p50) {

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { hostInterface } from '../../sdk/plan/names.ts';
 import { measureCheckout } from './checkout.ts';
 import { measureCli } from './cli.ts';
+import { measureDetached } from './detached.ts';
 import { interrupt, Interrupted, pendingCleanups, runCleanups } from './lib/cleanup.ts';
 import { readConfig, type Measurement } from './lib/config.ts';
 import { issuedInstances, type Ctx } from './lib/context.ts';
@@ -110,6 +111,9 @@ const runs: Array<[Measurement, string, () => Promise<void>]> = [
   }],
   ['checkout', 'checkout time to all ready, CLI and API', async () => {
     results.checkout = await measureCheckout(ctx);
+  }],
+  ['detached', 'detached checkout: owner RSS, up -d and down from the bin', async () => {
+    results.detached = await measureDetached(ctx, cfg.detachedN);
   }],
   ['cli', 'CLI start-up', async () => {
     results.cli = await measureCli(ctx);

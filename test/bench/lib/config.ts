@@ -4,7 +4,7 @@
 //   npm run bench -- --rounds 5 --net 100,500 --only network,profile
 import { parseArgs } from 'node:util';
 
-export const MEASUREMENTS = ['network', 'services', 'readiness', 'checkout', 'cli', 'parallel', 'profile'] as const;
+export const MEASUREMENTS = ['network', 'services', 'readiness', 'checkout', 'detached', 'cli', 'parallel', 'profile'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 export interface Config {
@@ -15,6 +15,8 @@ export interface Config {
   readonly svcN: readonly number[];
   /** Concurrent instances of checkout; 1 gives the one-instance memory figure. */
   readonly parallelN: readonly number[];
+  /** How many detached instances of checkout are up at once for the owner-RSS row. */
+  readonly detachedN: number;
   readonly parallelRounds: number;
   readonly cliRuns: number;
   readonly profileN: readonly number[];
@@ -65,6 +67,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     netN: list(values.net ?? env.BENCH_NET_N, Number, quick ? [10, 100] : [10, 100, 500]),
     svcN: list(values.svc ?? env.BENCH_SVC_N, Number, quick ? [10] : [10, 100]),
     parallelN: list(values.parallel ?? env.BENCH_PARALLEL_N, Number, quick ? [1, 10] : [1, 10, 50]),
+    detachedN: Math.max(int(env.BENCH_DETACHED_N, quick ? 5 : 20), 1),
     parallelRounds: int(values['parallel-rounds'] ?? env.BENCH_PARALLEL_ROUNDS, quick ? 1 : 2),
     cliRuns: Math.max(int(values['cli-runs'] ?? env.BENCH_CLI_RUNS, quick ? 10 : 15), 1),
     profileN: list(values.profile ?? env.BENCH_PROFILE_N, Number, quick ? [100] : [100, 500]),
