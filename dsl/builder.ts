@@ -18,10 +18,12 @@ export interface ServiceOptions<Name extends string, Known extends string> {
   readonly cwd?: string;
   /** Capabilities to add to the default set (Docker's), e.g. `['NET_ADMIN']`: each one widens what the service can do to the host. */
   readonly capabilities?: readonly Capability[];
+  /** The container image `warren export k8s` runs this service from (`registry/name:tag`); ignored when running locally. */
+  readonly image?: string;
 }
 
-const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd', 'capabilities']);
-const envOptionKeys = new Set(['readyTimeout', 'stopTimeout']);
+const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd', 'capabilities', 'image']);
+const envOptionKeys = new Set(['readyTimeout', 'stopTimeout', 'images']);
 
 const brand = Symbol.for('warren.env-builder');
 
@@ -91,6 +93,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
       ready: opts.ready ?? (portNumber === undefined ? started() : tcp()),
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       capabilities: Array.isArray(opts.capabilities) ? [...opts.capabilities] : ((opts.capabilities ?? []) as unknown as string[]),
+      ...(opts.image === undefined ? {} : { image: opts.image }),
       unknownOptions: [
         ...Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
         ...(given !== undefined && (typeof given !== 'object' || given === null) ? [`(options must be an object, got ${given === null ? 'null' : typeof given})`] : []),
@@ -129,7 +132,9 @@ export function env<Name extends string>(name: Name, options: EnvOptions = {}): 
   const unknown = valid ? Object.keys(options).filter((key) => !envOptionKeys.has(key)) : [];
   const notes: BuildNote[] = unknown.map((key) => ({ code: 'invalid-option', message: `env(): unknown option '${key}'`, ...loc }));
   if (!valid) notes.push({ code: 'invalid-option', message: `env(): options must be an object, got ${options === null ? 'null' : typeof options}`, ...loc });
-  return new EnvBuilder({ version: 1, name, options: valid ? { ...options } : {}, namespaces: [], services: [], notes, ...loc });
+  // The images map is copied: freezing the spec must not freeze the caller's object.
+  const copied = valid ? { ...options, ...(isRecord(options.images) ? { images: { ...(options.images as Record<string, string>) } } : {}) } : {};
+  return new EnvBuilder({ version: 1, name, options: copied, namespaces: [], services: [], notes, ...loc });
 }
 
 function isRecord(value: unknown): value is Record<string, never> {

@@ -35,6 +35,8 @@ export interface ServiceSpec {
   readonly cwd?: string;
   /** Capabilities added to the default set, without the CAP_ prefix (`NET_ADMIN`). */
   readonly capabilities: readonly string[];
+  /** The container image `warren export k8s` runs it from; ignored when running locally. */
+  readonly image?: string;
   /** Option keys the builder did not recognise, reported by validation. */
   readonly unknownOptions: readonly string[];
   readonly loc?: Loc;
@@ -52,6 +54,8 @@ export interface EnvOptions {
   readonly readyTimeout?: number;
   /** How long `down` waits after SIGTERM before SIGKILL, in ms (default 3000). */
   readonly stopTimeout?: number;
+  /** Container images by service name, for `warren export k8s` (over each service's `image`). */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 export interface EnvSpec {

@@ -1,4 +1,5 @@
 import { capabilityNumber } from './capabilities.ts';
+import { imageProblem } from './image.ts';
 import { nameProblem } from './names.ts';
 import type { EnvSpec, Issue, IssueCode, Loc, ServiceSpec } from './spec.ts';
 
@@ -62,6 +63,7 @@ export function validate(spec: EnvSpec): Issue[] {
     }
     checkEnv(service.env, `${path}.env`, label, loc, add);
     checkCapabilities(service.capabilities ?? [], `${path}.capabilities`, label, loc, add);
+    if (service.image !== undefined && imageProblem(service.image)) add('invalid-option', `${path}.image`, `${label}: image ${imageProblem(service.image)}`, loc);
     checkReady(service, path, label, namespaces.get(service.namespace ?? '')?.veth ?? false, add);
   });
 
@@ -83,7 +85,22 @@ export function validate(spec: EnvSpec): Issue[] {
     const first = services.get(cycle[0] ?? '');
     add('dependency-cycle', 'services', `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}`, first?.loc);
   }
+  checkImages(spec.options.images, services, spec.loc, add);
   return issues;
+}
+
+/** `env(name, { images })`: service name -> a well-formed image reference, for names the recipe declares. */
+function checkImages(images: unknown, services: Map<string, ServiceSpec>, loc: Loc | undefined, add: Add): void {
+  if (images === undefined) return;
+  if (typeof images !== 'object' || images === null || Array.isArray(images)) {
+    add('invalid-option', 'options.images', `env(): images must be an object of service name -> image, got ${describe(images)}`, loc);
+    return;
+  }
+  for (const [name, image] of Object.entries(images)) {
+    if (!services.has(name)) add('invalid-option', `options.images.${name}`, `env(): images names unknown service ${JSON.stringify(name)}${suggest(name, services)}`, loc);
+    const problem = imageProblem(image);
+    if (problem) add('invalid-option', `options.images.${name}`, `env(): image of '${name}' ${problem}`, loc);
+  }
 }
 
 type Add = (code: IssueCode, path: string, message: string, loc: Loc | undefined) => void;

@@ -225,6 +225,19 @@ export class AbortedError extends WarrenError {
   }
 }
 
+/** `warren export`: services with no image, or manifests that fail the schema check; nothing was written. */
+export class ExportError extends WarrenError {
+  constructor(
+    readonly code: 'IMAGES_MISSING' | 'MANIFESTS_INVALID',
+    message: string,
+    /** Per problem: where (a recipe line or a manifest's file and line) and what. */
+    readonly problems: readonly { readonly where: string; readonly message: string }[],
+  ) {
+    super(`${message}\n${problems.map((p) => `  ${p.where}  ${p.message}`).join('\n')}`);
+    this.name = 'ExportError';
+  }
+}
+
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
