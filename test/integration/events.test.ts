@@ -44,7 +44,7 @@ test('health changes and exits after up are in the event log, and status says ho
     const cli = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'events', join(FIXTURES, 'lifecycle-events.env.ts'), '-i', instance, '--json', '--state-dir', state.path]);
     assert.is(cli.code, 0, cli.stderr);
     const kinds = cli.stdout.trim().split('\n').map((line) => (JSON.parse(line) as LoggedEvent).kind);
-    assert.ok(['instance.up', 'service.health', 'service.exit'].every((k) => kinds.includes(k)), kinds.join(','));
+    assert.ok(['instance.up', 'service.health', 'service.exit'].every((k) => (kinds as string[]).includes(k)), kinds.join(','));
     const human = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'status', '--state-dir', state.path]);
     assert.match(human.stdout, /worker .* exited \(code 3/);
     await dev.down();
