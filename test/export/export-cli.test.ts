@@ -16,7 +16,7 @@ const IMAGES = 'test/fixtures/images.json';
 const warren = (...args: string[]) => runArgv([process.execPath, BIN, ...args], { cwd: ROOT });
 
 test('the done-means command: writes manifests that pass the offline check, and says what is not exported', async () => {
-  const out = tempStateDir('export-cli');
+  const out = tempStateDir();
   try {
     const dir = join(out.path, 'out');
     const result = await warren('export', 'k8s', CHECKOUT, '--images', IMAGES, '-o', dir);
@@ -42,7 +42,7 @@ test('-o - (or no -o) prints the stream on stdout; --check checks it first', asy
 });
 
 test('no images: exit 1, every service with its recipe line, nothing written', async () => {
-  const out = tempStateDir('export-cli-noimg');
+  const out = tempStateDir();
   try {
     const dir = join(out.path, 'out');
     const result = await warren('export', 'k8s', CHECKOUT, '-o', dir);
@@ -74,7 +74,7 @@ test('wrong use is exit 2 with a hint; help lists the command with its example',
 });
 
 test('abuse: an images file that is a symlink, writable by others, or another user\'s is refused', async () => {
-  const dir = tempStateDir('export-abuse-images');
+  const dir = tempStateDir();
   try {
     const real = join(dir.path, 'images.json');
     writeFileSync(real, readFileSync(join(ROOT, IMAGES)), { mode: 0o644 });
@@ -103,7 +103,7 @@ test('abuse: an images file that is a symlink, writable by others, or another us
 });
 
 test('abuse: a symlink planted in the output folder is replaced, never written through; a symlinked folder is refused', async () => {
-  const dir = tempStateDir('export-abuse-out');
+  const dir = tempStateDir();
   try {
     const victim = join(dir.path, 'victim');
     writeFileSync(victim, 'precious\n');
@@ -123,7 +123,7 @@ test('abuse: a symlink planted in the output folder is replaced, never written t
 });
 
 test('a later export removes the files of its earlier one that it no longer writes, and nothing else', async () => {
-  const dir = tempStateDir('export-stale');
+  const dir = tempStateDir();
   try {
     const out = join(dir.path, 'out');
     const two = env('stale', { images: { a: 'r.example.com/a:1', gone: 'r.example.com/gone:1' } }).namespace('a').veth().service(['/bin/a'], 80).namespace('gone').veth().service(['/bin/gone'], 81).spec;
@@ -142,7 +142,7 @@ test('a later export removes the files of its earlier one that it no longer writ
 });
 
 test('a Secret goes to its own file, readable by its owner only', async () => {
-  const dir = tempStateDir('export-secret');
+  const dir = tempStateDir();
   try {
     const spec = env('sec', { images: { api: 'r.example.com/api:1' } }).namespace('api').veth().service(['/bin/api'], 80, { env: { DB_PASSWORD: 'hunter2' } }).spec;
     await exportInstanceToK8s(spec, { outDir: dir.path });

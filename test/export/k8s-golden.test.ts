@@ -17,7 +17,7 @@ const IMAGES = join(ROOT, 'test/fixtures/images.json');
 const spec = await loadRecipe(join(ROOT, 'recipes/checkout.env.ts'));
 
 test('checkout exports to the golden files, every one of which passes the schema check', async () => {
-  const out = tempStateDir('export-golden');
+  const out = tempStateDir();
   try {
     const result = await exportInstanceToK8s(spec, { imagesFile: IMAGES, outDir: out.path, check: true });
     const names = readdirSync(out.path).sort();
@@ -84,7 +84,7 @@ test('a second instance is a namespace of its own, with the same objects inside'
 });
 
 test('the files are readable by all (0644 less the umask): checkout has no Secret', async () => {
-  const out = tempStateDir('export-modes');
+  const out = tempStateDir();
   try {
     await exportInstanceToK8s(spec, { imagesFile: IMAGES, outDir: out.path });
     for (const name of readdirSync(out.path)) assert.is(statSync(join(out.path, name)).mode & 0o777, 0o644 & ~process.umask(), name);

@@ -173,7 +173,7 @@ test('the longest names still give a valid namespace (a DNS label of at most 63)
 });
 
 test('images: --images file over env({ images }) over the service\'s own image', async () => {
-  const dir = tempStateDir('export-images');
+  const dir = tempStateDir();
   try {
     const spec = env('img', { images: { b: 'r.example.com/b:from-env', c: 'r.example.com/c:from-env' } })
       .namespace('a').veth().service(['/bin/a'], { image: 'r.example.com/a:own' })
@@ -193,7 +193,7 @@ test('images: --images file over env({ images }) over the service\'s own image',
 });
 
 test('a service without an image fails the export with each such service and its line, and nothing is written', async () => {
-  const out = tempStateDir('export-missing');
+  const out = tempStateDir();
   try {
     const spec = env('miss', { images: { a: 'r.example.com/a:1' } })
       .namespace('a').veth().service(['/bin/a']) // @a
