@@ -38,6 +38,13 @@ test('the exported checkout passes, and each of its manifests would fail once br
   assert.match((await yamlProblems(policy, 'p.yaml'))[0]?.message ?? '', /protocol must be string/);
 });
 
+test('two containers of one name in a pod are refused, as the API server would', async () => {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { initContainers: [{ name: 'a', image: 'x' }], containers: [{ name: 'a', image: 'x' }] } };
+  const problems = await manifestProblems(pod);
+  assert.equal(problems.map((p) => p.path), ['/spec/containers/0/name']);
+  assert.equal(await manifestProblems({ ...pod, spec: { ...pod.spec, containers: [{ name: 'b', image: 'x' }] } }), []);
+});
+
 test('a kind the checker does not know is a problem, not a silent pass', async () => {
   const problems = await yamlProblems(read('unknown-kind.yaml'), 'unknown-kind.yaml');
   assert.is(problems.length, 1);

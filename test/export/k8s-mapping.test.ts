@@ -94,6 +94,16 @@ test('dependsOn: an init container per dependency with a port, in the configured
   assert.is(find('Deployment', 'db')!.spec.template.spec.initContainers, undefined);
 });
 
+test('a service named like the init container it would get keeps container names unique in its pod', async () => {
+  const spec = env('clash', { images: { db: 'r.example.com/db:1', 'wait-for-db': 'r.example.com/w:1' } })
+    .namespace('db').veth().service(['/bin/db'], 5432)
+    .namespace('w').veth().service(['/bin/w'], 80, { name: 'wait-for-db', dependsOn: ['db'] })
+    .spec;
+  const { find } = await exported(spec);
+  const pod = find('Deployment', 'wait-for-db')!.spec.template.spec;
+  assert.equal([...pod.initContainers, ...pod.containers].map((c: { name: string }) => c.name), ['wait-for-db-port', 'wait-for-db']);
+});
+
 test('a namespace without .veth(): its pods are labelled off the network, get no Service, and only the default-deny policy selects them', async () => {
   const spec = env('iso', { images: { web: 'r.example.com/web:1', sandbox: 'r.example.com/sandbox:1' } })
     .namespace('web').veth().service(['/bin/web'], 80)

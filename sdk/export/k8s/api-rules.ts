@@ -1,5 +1,5 @@
-// Rules the API server enforces that the OpenAPI schemas do not say: object names, and no
-// allowPrivilegeEscalation: false beside SYS_ADMIN or privileged.
+// Rules the API server enforces that the OpenAPI schemas do not say: object names, container names
+// unique in a pod, and no allowPrivilegeEscalation: false beside SYS_ADMIN or privileged.
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
@@ -14,7 +14,11 @@ export function apiRuleProblems(manifest: Record<string, unknown>): { path: stri
   if (typeof name === 'string' && !(label ? DNS_LABEL.test(name) && name.length <= 63 : DNS_SUBDOMAIN.test(name) && name.length <= 253)) {
     problems.push({ path: '/metadata/name', message: `${JSON.stringify(name)} is not a DNS ${label ? 'label (at most 63 lower-case letters, digits and -)' : 'subdomain'}` });
   }
+  const seen = new Map<string, string>();
   for (const { path, container } of containersOf(manifest)) {
+    const key = `${path.replace(/\/(initContainers|containers)\/\d+$/, '')}:${String(container.name)}`;
+    if (typeof container.name === 'string' && seen.has(key)) problems.push({ path: `${path}/name`, message: `${JSON.stringify(container.name)} is also the name of ${seen.get(key)}: container names are unique in a pod` });
+    else seen.set(key, path);
     const security = container.securityContext as { allowPrivilegeEscalation?: unknown; privileged?: unknown; capabilities?: { add?: unknown } } | undefined;
     const adds = Array.isArray(security?.capabilities?.add) ? (security.capabilities.add as unknown[]) : [];
     if (security?.allowPrivilegeEscalation === false && (security.privileged === true || adds.some((c) => c === 'SYS_ADMIN' || c === 'CAP_SYS_ADMIN'))) {

@@ -11,9 +11,15 @@ export const DEFAULT_WAIT_IMAGE = 'busybox:1.36.1';
 // The host and port come in through env, so the script is one constant string.
 const WAIT_SCRIPT = 'until nc -z -w 2 "$WAIT_HOST" "$WAIT_PORT"; do echo "waiting for $WAIT_HOST:$WAIT_PORT"; sleep 1; done';
 
-export function waitContainer(image: string, host: string, port: number): IContainer {
+/** `wait-for-<dependency>`, unless that is the service's own container name (names are unique in a pod). */
+export function waitContainerName(service: string, dependency: string): string {
+  const name = `wait-for-${dependency}`;
+  return name === service ? `${name}-port` : name;
+}
+
+export function waitContainer(image: string, name: string, host: string, port: number): IContainer {
   return {
-    name: `wait-for-${host}`,
+    name,
     image,
     command: ['sh', '-c', WAIT_SCRIPT],
     env: [{ name: 'WAIT_HOST', value: host }, { name: 'WAIT_PORT', value: String(port) }],
@@ -29,7 +35,7 @@ export const dependsOnMapping: ServiceMapping = ({ input, service, bridged }, pa
     const dependencyBridged = input.spec.namespaces.find((n) => n.name === dependency?.namespace)?.veth ?? false;
     if (dependency?.port === undefined) notes.push(serviceNote(service, `dependsOn '${name}', which has no port: Kubernetes starts it without waiting for '${name}'`));
     else if (!bridged || !dependencyBridged) notes.push(serviceNote(service, `dependsOn '${name}' across a namespace without .veth(): nothing can reach its port, so Kubernetes starts it without waiting`));
-    else waits.push(waitContainer(input.waitImage, name, dependency.port));
+    else waits.push(waitContainer(input.waitImage, waitContainerName(service.name, name), name, dependency.port));
   }
   return { ...parts, initContainers: [...parts.initContainers, ...waits], notes: [...parts.notes, ...notes] };
 };
