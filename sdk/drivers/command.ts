@@ -20,7 +20,9 @@ export function capture(argv: readonly string[], options: CaptureOptions = {}): 
   const [file, ...args] = argv;
   return new Promise((resolve, reject) => {
     // Plain child_process: execa costs ~80 ms to import, too much for a CLI that must start fast.
-    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(options.timeout ? { timeout: options.timeout, killSignal: 'SIGKILL' } : {}) });
+    // Its own process group: a terminal's SIGINT/SIGHUP reaches the orchestrator, which finishes or
+    // undoes the step in order, never an `ip` or `nft` cut off halfway.
+    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(options.timeout ? { timeout: options.timeout, killSignal: 'SIGKILL' } : {}) });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
