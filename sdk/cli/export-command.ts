@@ -8,7 +8,7 @@ import type { CliArgs, CommandSpec } from './args.ts';
 export const EXPORT_COMMAND: CommandSpec = {
   name: 'export',
   summary: 'the recipe as Kubernetes manifests: a Namespace per instance, Deployments, Services, NetworkPolicies; checked offline',
-  usage: 'k8s RECIPE [-i NAME] [-o DIR|-] [--images FILE.json] [--wait-image IMAGE] [--check]   |   k8s --check FILE|DIR...',
+  usage: 'k8s RECIPE [-i NAME] [-o DIR|-] [--images FILE.json] [--wait-image IMAGE] [--check]    (or: k8s --check FILE|DIR...)',
   recipe: 'none',
   examples: [
     'warren export k8s recipes/checkout.env.ts --images images.json -o k8s/ --check',
