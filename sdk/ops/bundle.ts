@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 import type { ServiceSpec } from '../../dsl/spec.ts';
 import { BUNDLE_SDK_KEY, type BundleData } from '../bundle/load.ts';
-import { CompileError, RecipeError } from '../errors.ts';
+import { CompileError, RecipeError, SpecError } from '../errors.ts';
 import { writeFileAside } from '../files.ts';
 import { loadRecipe } from '../recipe/load.ts';
+import { preflight } from './check.ts';
 
 export interface BundleOptions {
   /** Where to write it (omit to get the text only). */
@@ -38,6 +39,9 @@ export async function bundleRecipe(recipe: string, options: BundleOptions = {}):
   // Call sites must name the recipe's own files, not the compile cache's copy.
   process.setSourceMapsEnabled(true);
   const spec = await loadRecipe(entry);
+  // A recipe with problems is not handed on: they would surface on another machine, later.
+  const issues = preflight(spec, 'default');
+  if (issues.length) throw new SpecError(issues);
   const { build } = await import('esbuild');
   const compile = async (file: string, plugins: Plugin[]) => {
     const result = await build({
