@@ -18,6 +18,10 @@ export { instancesStatus } from './ops/status.ts';
 export type { InstanceStatus, StatusOptions } from './ops/status.ts';
 export { collectGarbage } from './ops/gc.ts';
 export type { CollectOptions } from './ops/gc.ts';
+export type { ExportK8sOptions, ExportK8sResult } from './ops/export-k8s.ts';
+/** `warren export k8s`, loaded on first use: yaml and the schemas would add ~40 ms to every recipe's start. */
+export const exportInstanceToK8s: typeof import('./ops/export-k8s.ts').exportInstanceToK8s = async (spec, options) => (await import('./ops/export-k8s.ts')).exportInstanceToK8s(spec, options);
+export const checkManifestFiles: typeof import('./ops/export-k8s.ts').checkManifestFiles = async (paths) => (await import('./ops/export-k8s.ts')).checkManifestFiles(paths);
 export { loadRecipe } from './recipe/load.ts';
 export { loadBundle } from './bundle/load.ts';
 export type { BundleData } from './bundle/load.ts';

@@ -94,4 +94,11 @@ test('the files are readable by all (0644 less the umask): checkout has no Secre
   }
 });
 
+test('the SDK exports the same operation (loaded on first use)', async () => {
+  const sdk = await import('../../sdk/index.ts');
+  const viaSdk = await sdk.exportInstanceToK8s(spec, { imagesFile: IMAGES });
+  assert.is(viaSdk.text, (await exportInstanceToK8s(spec, { imagesFile: IMAGES })).text);
+  assert.equal((await sdk.checkManifestFiles([GOLDEN])).problems, []);
+});
+
 test.run();
