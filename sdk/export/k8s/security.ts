@@ -1,4 +1,4 @@
-// Least privilege as warren gives it locally: every capability dropped, then Docker's default set
+// Least privilege as warren gives it locally: every capability dropped, then warren's default set
 // and the recipe's `capabilities` added; no_new_privs (allowPrivilegeEscalation: false).
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import { DEFAULT_CAPABILITIES } from '../../../dsl/capabilities.ts';
