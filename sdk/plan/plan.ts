@@ -4,7 +4,8 @@ import { DEFAULT_CAPABILITIES } from '../../dsl/capabilities.ts';
 import { EVENTS_FILE } from './layout.ts';
 import { hostInterface, hubNetns, hubPort, userNetns } from './names.ts';
 import { addressIn, formatCidr, type Cidr } from './subnet.ts';
-import type { PlannedService, Plan, Step } from './types.ts';
+import type { HostAccessRule, PlannedService, Plan, Step } from './types.ts';
+import { isPerfect, toImpairment } from '../../dsl/units.ts';
 
 export interface PlanInput {
   readonly spec: EnvSpec;
@@ -16,14 +17,18 @@ export interface PlanInput {
   readonly resolveCommand: (service: EnvSpec['services'][number]) => readonly string[];
   /** Paths no service may see (the state dir, the claims registry). */
   readonly hiddenPaths: readonly string[];
+  /** Host ports claimed for services with `publish`, by service name. */
+  readonly publishedPorts?: ReadonlyMap<string, number>;
 }
 
+/** What services call the host by when `hostAccess` lets them (Docker says host.docker.internal). */
+export const HOST_NAME = 'host.warren.internal';
 const BRIDGE = 'br0';
 const HUB_HOST_END = 'host0';
 const NS_END = 'eth0';
 
 /** Spec + instance -> the steps that bring it up, each with its undo. Pure and deterministic. */
-export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hiddenPaths }: PlanInput): Plan {
+export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hiddenPaths, publishedPorts }: PlanInput): Plan {
   const env = spec.name;
   const hub = hubNetns(env, instance);
   const prefix = subnet.prefix;
@@ -32,7 +37,8 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
 
   steps.push({ id: 'netns.create:_hub', kind: 'netns.create', args: { netns: hub }, after: [], undo: { kind: 'netns.delete', args: { netns: hub } }, loc: spec.loc });
   steps.push({ id: 'bridge.create', kind: 'bridge.create', args: { netns: hub, bridge: BRIDGE }, after: ['netns.create:_hub'], undo: null, loc: spec.loc });
-  const hostLink = { hub, bridge: BRIDGE, hubIf: HUB_HOST_END, hostIf: hostInterface(env, instance), cidr: `${hostAddress}/${prefix}` };
+  const hostAccess = hostAccessRules(spec, subnet);
+  const hostLink = { hub, bridge: BRIDGE, hubIf: HUB_HOST_END, hostIf: hostInterface(env, instance), cidr: `${hostAddress}/${prefix}`, ...(hostAccess.length ? { hostAccess } : {}) };
   steps.push({ id: 'hostlink.create', kind: 'hostlink.create', args: hostLink, after: ['bridge.create'], undo: { kind: 'hostlink.delete', args: hostLink }, loc: spec.loc });
 
   const addresses = new Map<string, string>();
@@ -53,6 +59,10 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
       undo: null,
       loc: ns.vethLoc ?? ns.loc,
     });
+    const impairment = ns.link ? toImpairment(ns.link) : {};
+    if (isPerfect(impairment)) return;
+    const link = { namespace: ns.name, netns, nsIf: NS_END, hub, hubIf: hubPort(index, ns.name), impairment };
+    steps.push({ id: `link.shape:${ns.name}`, kind: 'link.shape', args: link, after: [`veth.create:${ns.name}`], undo: null, loc: ns.vethLoc ?? ns.loc });
   });
 
   const services: PlannedService[] = spec.services.map((s) => ({
@@ -61,10 +71,15 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
     netns: netnsNames.get(s.namespace ?? '') ?? '',
     address: addresses.get(s.namespace ?? '') ?? null,
     ...(s.port === undefined ? {} : { port: s.port }),
+    ...(publishedPorts?.has(s.name) ? { published: publishedPorts.get(s.name)! } : {}),
   }));
+  const published = services.flatMap((s) => (s.published !== undefined && s.address && s.port !== undefined ? [{ service: s.name, hostPort: s.published, address: s.address, port: s.port }] : []));
+  const nat = { hostIf: hostLink.hostIf, hostAddress, published, hostAccess };
+  // Undone by its own step: the NAT lives on the host, not in a namespace that takes it along.
+  if (published.length || hostAccess.length) steps.push({ id: 'hostnat.create', kind: 'hostnat.create', args: nat, after: ['hostlink.create'], undo: { kind: 'hostnat.delete', args: nat }, loc: spec.loc });
 
   const hostsFile = join(instanceDir, 'hosts');
-  const hosts = { path: hostsFile, content: hostsFileContent(services) };
+  const hosts = { path: hostsFile, content: hostsFileContent(services, hostAccess.length ? hostAddress : undefined) };
   steps.push({ id: 'file.write:hosts', kind: 'file.write', args: hosts, after: [], undo: { kind: 'file.remove', args: hosts }, loc: spec.loc });
 
   const readyTimeout = spec.options.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS;
@@ -88,9 +103,12 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
       capabilities: [...new Set([...DEFAULT_CAPABILITIES, ...(s.capabilities ?? [])])],
       hiddenPaths,
       eventsFile: join(instanceDir, EVENTS_FILE),
+      cgroupProcs: [],
     };
     const after = [`netns.create:${s.namespace}`, 'file.write:hosts', 'hostlink.create', ...s.dependsOn.map((d) => `service.ready:${d}`)];
     if (ns?.veth) after.push(`veth.create:${s.namespace}`);
+    if (steps.some((step) => step.id === `link.shape:${s.namespace}`)) after.push(`link.shape:${s.namespace}`);
+    if (published.length || hostAccess.length) after.push('hostnat.create');
     steps.push({ id: `service.start:${s.name}`, kind: 'service.start', args, after, undo: { kind: 'service.stop', args }, loc: s.loc });
     steps.push({
       id: `service.ready:${s.name}`,
@@ -105,9 +123,23 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
   return { env, instance, subnet: formatCidr(subnet), hostAddress, netns: [hub, ...netnsNames.values()], services, steps };
 }
 
-/** Every service of the instance by name, so services call each other by name. */
-export function hostsFileContent(services: readonly PlannedService[]): string {
+/** Every service of the instance by name, so services call each other by name; the host too when it may be reached. */
+export function hostsFileContent(services: readonly PlannedService[], hostAddress?: string): string {
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
   for (const s of services) if (s.address) lines.push(`${s.address}\t${s.name}`);
+  if (hostAddress) lines.push(`${hostAddress}\t${HOST_NAME}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `hostAccess` of the env (from every address) and of each namespace (from its address), in plan order. */
+function hostAccessRules(spec: EnvSpec, subnet: Cidr): HostAccessRule[] {
+  const rules: HostAccessRule[] = [];
+  if (spec.options.hostAccess?.length) rules.push({ from: null, ports: [...new Set(spec.options.hostAccess)] });
+  let nextHost = 2;
+  for (const ns of spec.namespaces) {
+    if (!ns.veth) continue;
+    const address = addressIn(subnet, nextHost++);
+    if (ns.hostAccess?.length) rules.push({ from: address, ports: [...new Set(ns.hostAccess)] });
+  }
+  return rules;
 }

@@ -1,4 +1,5 @@
 import type { Loc, ReadySpec } from '../../dsl/spec.ts';
+import type { Impairment } from '../../dsl/units.ts';
 
 export interface NetnsArgs { readonly netns: string }
 export interface BridgeArgs { readonly netns: string; readonly bridge: string }
@@ -9,6 +10,39 @@ export interface HostLinkArgs {
   readonly hostIf: string;
   /** The host's address on the instance subnet, with prefix: `10.213.4.1/24`. */
   readonly cidr: string;
+  /** Host ports the instance may open connections to (`hostAccess`): the one exception to the host guard. */
+  readonly hostAccess?: readonly HostAccessRule[];
+}
+/** Host ports reachable from the instance, from one address of it or (`from` null) from all of it. */
+export interface HostAccessRule {
+  readonly from: string | null;
+  readonly ports: readonly number[];
+}
+/** A service reached from the host's 127.0.0.1:hostPort. */
+export interface PublishedPort {
+  readonly service: string;
+  readonly hostPort: number;
+  readonly address: string;
+  readonly port: number;
+}
+/** The host side NAT of an instance: published ports, and host access to ports bound on 127.0.0.1. */
+export interface HostNatArgs {
+  readonly hostIf: string;
+  /** The host's address on the instance subnet (no prefix). */
+  readonly hostAddress: string;
+  readonly published: readonly PublishedPort[];
+  readonly hostAccess: readonly HostAccessRule[];
+}
+/** Both ends of a namespace's link: its `eth0` and its port on the hub's bridge. */
+export interface LinkEnds {
+  readonly namespace: string;
+  readonly netns: string;
+  readonly nsIf: string;
+  readonly hub: string;
+  readonly hubIf: string;
+}
+export interface LinkShapeArgs extends LinkEnds {
+  readonly impairment: Impairment;
 }
 export interface VethArgs {
   readonly hub: string;
@@ -37,6 +71,8 @@ export interface ServiceArgs {
   readonly hiddenPaths: readonly string[];
   /** The instance's event log: the owner of a detached instance appends service exits to it. */
   readonly eventsFile: string;
+  /** `cgroup.procs` files the service's init joins before its command runs (its resource limits). */
+  readonly cgroupProcs: readonly string[];
 }
 export interface ReadyArgs {
   readonly service: string;
@@ -61,6 +97,9 @@ export interface StepArgs {
   'service.start': ServiceArgs;
   'service.stop': ServiceArgs;
   'service.ready': ReadyArgs;
+  'link.shape': LinkShapeArgs;
+  'hostnat.create': HostNatArgs;
+  'hostnat.delete': HostNatArgs;
 }
 export type StepKind = keyof StepArgs;
 
@@ -85,6 +124,8 @@ export interface PlannedService {
   readonly netns: string;
   readonly address: string | null;
   readonly port?: number;
+  /** The host port on 127.0.0.1 that reaches it (`publish`). */
+  readonly published?: number;
 }
 
 export interface Plan {

@@ -46,6 +46,7 @@ export async function withSandbox(body: (box: Sandbox) => Promise<void>, options
       stopTimeout: 1000,
       capabilities: DEFAULT_CAPABILITIES,
       hiddenPaths: [],
+      cgroupProcs: [],
       eventsFile,
       ...extra,
     }),
