@@ -1,7 +1,7 @@
 // CLI conventions: every command has --help with an example first, wrong options are usage errors
 // (exit 2), `ls` lists instances of every state dir, and the completion scripts are valid shell.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -82,6 +82,30 @@ test('`ls` lists instances of every state dir on the machine, `--json` too', asy
       assert.equal(await leftovers({ env: 'wpair', instance, stateDir: state.path }), []);
       state.remove();
     }
+  }
+});
+
+test('`ls` does not read a state dir that a claim names when another user could write it, nor a registry others can write', async () => {
+  const registry = tempStateDir('ls-reg');
+  const open = tempStateDir('ls-open');
+  const empty = tempStateDir('ls-empty');
+  mkdirSync(join(open.path, 'instances'));
+  chmodSync(open.path, 0o777);
+  writeFileSync(join(registry.path, '10.99.0.0'), JSON.stringify({ stateDir: open.path, key: 'wpair.planted', pid: 1 }));
+  const env = { WARREN_SUBNET_REGISTRY: registry.path };
+  try {
+    const refused = await runArgv(warren('ls', '--json', '--state-dir', empty.path), { env });
+    assert.is(refused.code, 0, refused.stderr);
+    const listing = JSON.parse(refused.stdout) as { instances: unknown[]; refused: Array<{ stateDir: string; reason: string }> };
+    assert.equal(listing.instances, []);
+    assert.equal(listing.refused.map((r) => r.stateDir), [open.path]);
+    assert.match(listing.refused[0]!.reason, /writable by group or others/);
+    // A registry anyone could write names nothing at all.
+    chmodSync(registry.path, 0o777);
+    const ignored = JSON.parse((await runArgv(warren('ls', '--json', '--state-dir', empty.path), { env })).stdout) as { refused: unknown[] };
+    assert.equal(ignored.refused, []);
+  } finally {
+    for (const dir of [registry, open, empty]) dir.remove();
   }
 });
 

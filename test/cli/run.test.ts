@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadRecipe } from '../../sdk/index.ts';
-import { runWith } from '../../sdk/ops/run.ts';
+import { instanceVariables, runWith } from '../../sdk/ops/run.ts';
+import type { Instance } from '../../sdk/runtime/instance.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, netnsOf, runArgv, spawnArgv, waitFor } from '../fixtures/support.ts';
 
@@ -179,6 +180,21 @@ test('runWith (the SDK operation) returns the command\'s end and brings the inst
     );
     assert.equal(netnsOf('wpair', instance), []);
   });
+});
+
+test('a service name can only add <NAME>_URL/_HOST/_PORT: never set PATH, LD_PRELOAD or NODE_OPTIONS for the command', () => {
+  const services = [
+    { name: 'ld-preload', address: '10.213.9.2', port: 80 },
+    { name: 'node-options', address: '10.213.9.3', port: 81 },
+    { name: 'path', address: '10.213.9.4', port: 82 },
+    { name: 'worker', address: null },
+  ];
+  const vars = instanceVariables({ name: 'wabuse', instance: 'i1', plan: { services } } as unknown as Instance);
+  assert.equal(Object.keys(vars).sort(), [
+    'LD_PRELOAD_HOST', 'LD_PRELOAD_PORT', 'LD_PRELOAD_URL', 'NODE_OPTIONS_HOST', 'NODE_OPTIONS_PORT', 'NODE_OPTIONS_URL',
+    'PATH_HOST', 'PATH_PORT', 'PATH_URL', 'WARREN_ENV', 'WARREN_INSTANCE',
+  ]);
+  assert.is(vars.PATH_URL, 'http://10.213.9.4:82');
 });
 
 test.run();
