@@ -3,15 +3,9 @@ import type { EnvSpec } from '../../dsl/spec.ts';
 import { assertInstanceName } from '../ops/check.ts';
 import { loadRecipe } from '../recipe/load.ts';
 import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, usageText, type CliArgs, type CommandSpec } from './args.ts';
-import { bundleCommand } from './bundle.ts';
 import * as commands from './commands.ts';
-import { completionCommand } from './completion.ts';
-import { doctorCommand } from './doctor.ts';
 import { EXPORT_COMMAND, exportCommand } from './export-command.ts';
-import { lsCommand } from './ls.ts';
 import { describeError, exitCodeOf } from './report-error.ts';
-import { runCommand } from './run.ts';
-import { timingsCommand } from './timings.ts';
 import { UI_COMMAND, uiCommand } from './ui-command.ts';
 
 /** What a command gets: its arguments, and the recipe when it takes one and one was given. */
@@ -26,22 +20,23 @@ export type CommandHandler = (ctx: CommandContext) => Promise<number>;
 
 const needSpec = (run: (spec: EnvSpec, ctx: CommandContext) => Promise<number>): CommandHandler => (ctx) => run(ctx.spec!, ctx);
 
+// Commands most runs never use are loaded when asked for: `plan` and `status` start faster.
 const HANDLERS = new Map<string, CommandHandler>([
   ['up', needSpec((spec, { args, recipe }) => commands.upCommand(spec, args, recipe))],
   ['down', needSpec((spec, { args }) => commands.downCommand(spec, args))],
-  ['run', needSpec((spec, { args, recipe }) => runCommand(spec, args, recipe))],
+  ['run', needSpec(async (spec, { args, recipe }) => (await import('./run.ts')).runCommand(spec, args, recipe))],
   ['status', ({ spec, args }) => commands.statusCommand(spec, args)],
-  ['ls', ({ args }) => lsCommand(args)],
+  ['ls', async ({ args }) => (await import('./ls.ts')).lsCommand(args)],
   ['plan', needSpec((spec, { args }) => commands.planCommand(spec, args))],
   ['validate', needSpec((spec, { args }) => commands.validateCommand(spec, args))],
-  ['timings', ({ spec, args }) => timingsCommand(spec, args)],
+  ['timings', async ({ spec, args }) => (await import('./timings.ts')).timingsCommand(spec, args)],
   ['logs', needSpec((spec, { args }) => commands.logsCommand(spec, args))],
   ['events', needSpec((spec, { args }) => commands.eventsCommand(spec, args))],
   ['exec', needSpec((spec, { args }) => commands.execCommand(spec, args))],
-  ['bundle', ({ args, recipe }) => bundleCommand(recipe!, args)],
+  ['bundle', async ({ args, recipe }) => (await import('./bundle.ts')).bundleCommand(recipe!, args)],
   ['gc', ({ args }) => commands.gcCommand(args)],
-  ['doctor', ({ args }) => doctorCommand(args)],
-  ['completion', ({ args }) => completionCommand(args)],
+  ['doctor', async ({ args }) => (await import('./doctor.ts')).doctorCommand(args)],
+  ['completion', async ({ args }) => (await import('./completion.ts')).completionCommand(args)],
 ]);
 
 /** Adds a command to the CLI (the web view adds `ui`): its help entry and what runs it. */

@@ -4,6 +4,7 @@ import { AbortedError, UpError, UsageError, messageOf } from '../errors.ts';
 import { runWith } from '../ops/run.ts';
 import type { CliArgs } from './args.ts';
 import { createPrinter } from './output.ts';
+import { createLiveView } from './progress.ts';
 import { catchSignals, SIGNAL_EXIT } from './signals.ts';
 
 const LOG_TAIL_LINES = 20;
@@ -15,8 +16,11 @@ export async function runCommand(spec: EnvSpec, args: CliArgs, recipe: string | 
   const printer = createPrinter({ verbose: args.verbose, quiet: !args.verbose, names: spec.services.map((s) => s.name) });
   // Services stopping because the command is done is no news; one that exits while it runs is.
   let commandDone = false;
+  // On a terminal the same live view as `up` until the instance is up; then the command has the screen.
+  const live = !args.verbose && process.stderr.isTTY ? createLiveView(spec, instance) : undefined;
   const abort = new AbortController();
   const signals = catchSignals((signal) => {
+    live?.finish(true);
     process.stderr.write(`\nwarren: ${signal}: passing it on to the command, then bringing the instance down\n`);
     abort.abort(signal);
   });
@@ -27,10 +31,18 @@ export async function runCommand(spec: EnvSpec, args: CliArgs, recipe: string | 
       mode: 'foreground',
       signal: abort.signal,
       keepOnFailure: args.keepOnFailure,
-      onEvent: (e) => (e.kind === 'service.exit' && commandDone && !args.verbose ? undefined : printer.event(e)),
+      onEvent: (e) => {
+        if (e.kind === 'service.exit' && commandDone && !args.verbose) return;
+        if (live && (e.kind.startsWith('step.') || e.kind === 'service.ready')) return live.event(e);
+        if (e.kind === 'rollback.start') live?.finish(true);
+        printer.event(e);
+      },
       ...(args.stateDir ? { stateDir: args.stateDir } : {}),
       ...(recipe ? { recipe } : {}),
-      onUp: (i) => process.stderr.write(`warren: ${spec.name} instance '${i.instance}' is up (${i.plan.subnet}) in ${Date.now() - started} ms; running ${args.rest.join(' ')}\n`),
+      onUp: (i) => {
+        live?.finish(false);
+        process.stderr.write(`warren: ${spec.name} instance '${i.instance}' is up (${i.plan.subnet}) in ${Date.now() - started} ms; running ${args.rest.join(' ')}\n`);
+      },
       onCommandEnd: async (i, end) => {
         commandDone = true;
         if (end.exitCode === 0 || end.startError) return;
@@ -50,6 +62,7 @@ export async function runCommand(spec: EnvSpec, args: CliArgs, recipe: string | 
     }
     return result.exitCode;
   } catch (error) {
+    live?.finish(true);
     const received = signals.received();
     if (received && error instanceof UpError && error.cause instanceof AbortedError) {
       process.stderr.write(`warren: rolled back\n`);

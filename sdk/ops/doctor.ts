@@ -1,5 +1,6 @@
 // `doctor`: everything `up` needs from this machine, one check each, with a fix for every problem.
 // `fail` means up cannot work; `warn` means something later features (shaping, limits, rootless) need.
+import { statSync } from 'node:fs';
 import { createDoctorDriver, type DoctorDriver, type Probe } from '../drivers/doctor.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers } from '../drivers/types.ts';
@@ -99,7 +100,9 @@ function stateDirCheck(stateDir: string): Check {
   } catch (error) {
     return { ...base, status: 'fail', detail: messageOf(error), fix: `chown root ${stateDir} && chmod 700 ${stateDir}, or set WARREN_STATE_DIR to a folder only root can write` };
   }
-  return { ...base, status: 'ok', detail: 'a directory only this user can write' };
+  const mode = statSync(stateDir).mode & 0o777;
+  if (mode & 0o077) return { ...base, status: 'warn', detail: `only this user can write it, but others can read it (mode ${mode.toString(8)}): journals, hosts files and service logs`, fix: `chmod 700 ${stateDir}` };
+  return { ...base, status: 'ok', detail: 'a directory only this user can read and write (0700)' };
 }
 
 async function poolCheck(drivers: Drivers): Promise<Check> {

@@ -57,6 +57,12 @@ test('a state dir others can write fails the check (exit 1) with the fix, and th
     assert.match(result.stdout, /fix: chown root .* && chmod 700/);
     assert.match(result.stdout, /^ok {4}network namespaces/m);
     assert.match(result.stdout, /up cannot work here: 1 check failed/);
+    // Readable by others only: a warning (logs and journals show), up still works.
+    chmodSync(open, 0o755);
+    const readable = await runArgv(warren('doctor', '--state-dir', open));
+    assert.is(readable.code, 0, readable.stdout);
+    assert.match(readable.stdout, /^warn {2}state dir .*others can read it \(mode 755\)/m);
+    assert.match(readable.stdout, new RegExp(`fix: chmod 700 ${open}`));
   } finally {
     state.remove();
   }

@@ -66,6 +66,18 @@ test('on a terminal, up redraws a live view (network, waiting on dependencies, p
   });
 });
 
+test('on a terminal, run shows the same live view until the instance is up, then the command has the screen', async () => {
+  await withDetached('pr', async (common) => {
+    const result = await runArgv(['python3', '-c', IN_PTY, ...warren('run', PAIR, ...common, '--', 'sh', '-c', 'echo "the command says $GREETER_PORT"')], { cwd: ROOT });
+    assert.is(result.code, 0, result.stdout);
+    assert.match(result.stdout, /greeter +waiting for api-gw/);
+    const afterLastClear = result.stdout.slice(result.stdout.lastIndexOf('\x1b[J') + 3);
+    assert.match(afterLastClear, /^warren: wpair instance '.*' is up/);
+    assert.match(afterLastClear, /the command says 4302/);
+    assert.match(afterLastClear, /is down/);
+  });
+});
+
 test('not on a terminal, up prints plain lines without escape sequences', async () => {
   await withDetached('pp', async (common) => {
     const result = await runArgv(warren('up', PAIR, '-d', ...common));
