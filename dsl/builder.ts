@@ -5,6 +5,7 @@ import type { RunningEnv, UpOptions } from './running.ts';
 import { installedRuntime } from './runtime-binding.ts';
 import type { Capability } from './capabilities.ts';
 import type { BuildNote, EnvOptions, EnvSpec, NamespaceSpec, ReadySpec, ServiceSpec } from './spec.ts';
+import type { LinkImpairment } from './units.ts';
 
 export interface ServiceOptions<Name extends string, Known extends string> {
   /** Service name; defaults to the namespace's name. */
@@ -20,10 +21,18 @@ export interface ServiceOptions<Name extends string, Known extends string> {
   readonly capabilities?: readonly Capability[];
   /** The container image `warren export k8s` runs this service from (`registry/name:tag`); ignored when running locally. */
   readonly image?: string;
+  /** `8080`: 127.0.0.1:8080 on the host reaches the service; `true`: a free host port warren chooses (see `dev.published()`). */
+  readonly publish?: number | true;
 }
 
-const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd', 'capabilities', 'image']);
-const envOptionKeys = new Set(['readyTimeout', 'stopTimeout', 'images']);
+export interface NamespaceOptions {
+  /** Host ports this namespace's services may reach through the host link; every other port stays blocked. */
+  readonly hostAccess?: readonly number[];
+}
+
+const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd', 'capabilities', 'image', 'publish']);
+const envOptionKeys = new Set(['readyTimeout', 'stopTimeout', 'images', 'hostAccess']);
+const namespaceOptionKeys = new Set(['hostAccess']);
 
 const brand = Symbol.for('warren.env-builder');
 
@@ -51,19 +60,29 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
   }
 
   /** Adds a network namespace; following `.veth()` and `.service()` calls apply to it. */
-  namespace<N extends string>(name: N): EnvBuilder<Namespaces | N, Services, N> {
-    const ns: NamespaceSpec = { name, veth: false, ...withLoc(callerLocation(this.namespace)) };
-    return new EnvBuilder({ ...this.#spec, namespaces: [...this.#spec.namespaces, ns] });
+  namespace<N extends string>(name: N, options?: NamespaceOptions): EnvBuilder<Namespaces | N, Services, N> {
+    const loc = withLoc(callerLocation(this.namespace));
+    const opts: Record<string, unknown> = typeof options === 'object' && options !== null ? { ...options } : {};
+    const access = Array.isArray(opts.hostAccess) ? [...(opts.hostAccess as number[])] : opts.hostAccess;
+    const ns: NamespaceSpec = { name, veth: false, ...(access === undefined ? {} : { hostAccess: access as number[] }), ...loc };
+    const notes: BuildNote[] = Object.keys(opts).filter((key) => !namespaceOptionKeys.has(key)).map((key) => ({ code: 'invalid-option', message: `namespace '${name}': unknown option '${key}'`, ...loc }));
+    if (options !== undefined && (typeof options !== 'object' || options === null)) notes.push({ code: 'invalid-option', message: `namespace '${name}': options must be an object`, ...loc });
+    return new EnvBuilder({ ...this.#spec, namespaces: [...this.#spec.namespaces, ns], notes: [...this.#spec.notes, ...notes] });
   }
 
-  /** Joins the current namespace to the instance's bridge, so the host and other namespaces reach it. */
-  veth(): EnvBuilder<Namespaces, Services, Current> {
+  /**
+   * Joins the current namespace to the instance's bridge, so the host and other namespaces reach it.
+   * `link` impairs it in both directions: `.veth({ delay: '20ms', loss: '0.5%', rate: '10mbit' })`.
+   */
+  veth(link?: LinkImpairment): EnvBuilder<Namespaces, Services, Current> {
     const loc = callerLocation(this.veth);
     const namespaces = [...this.#spec.namespaces];
     const last = namespaces.at(-1);
     if (!last) return this.#withNote({ code: 'no-namespace', message: '.veth() needs a .namespace() before it', ...withLoc(loc) });
     if (last.veth) return this.#withNote({ code: 'duplicate-name', message: `namespace '${last.name}' already has a veth`, ...withLoc(loc) });
-    namespaces[namespaces.length - 1] = { ...last, veth: true, ...(loc ? { vethLoc: loc } : {}) };
+    // Recorded as given (a wrongly typed value too): validate() reports it with this line.
+    const given = link === undefined ? {} : { link: (typeof link === 'object' && link !== null ? { ...link } : link) as LinkImpairment };
+    namespaces[namespaces.length - 1] = { ...last, veth: true, ...(loc ? { vethLoc: loc } : {}), ...given };
     return new EnvBuilder({ ...this.#spec, namespaces });
   }
 
@@ -94,6 +113,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       capabilities: Array.isArray(opts.capabilities) ? [...opts.capabilities] : ((opts.capabilities ?? []) as unknown as string[]),
       ...(opts.image === undefined ? {} : { image: opts.image }),
+      ...(opts.publish === undefined ? {} : { publish: opts.publish }),
       unknownOptions: [
         ...Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
         ...(given !== undefined && (typeof given !== 'object' || given === null) ? [`(options must be an object, got ${given === null ? 'null' : typeof given})`] : []),
@@ -133,7 +153,7 @@ export function env<Name extends string>(name: Name, options: EnvOptions = {}): 
   const notes: BuildNote[] = unknown.map((key) => ({ code: 'invalid-option', message: `env(): unknown option '${key}'`, ...loc }));
   if (!valid) notes.push({ code: 'invalid-option', message: `env(): options must be an object, got ${options === null ? 'null' : typeof options}`, ...loc });
   // The images map is copied: freezing the spec must not freeze the caller's object.
-  const copied = valid ? { ...options, ...(isRecord(options.images) ? { images: { ...(options.images as Record<string, string>) } } : {}) } : {};
+  const copied = valid ? { ...options, ...(isRecord(options.images) ? { images: { ...(options.images as Record<string, string>) } } : {}), ...(Array.isArray(options.hostAccess) ? { hostAccess: [...options.hostAccess] } : {}) } : {};
   return new EnvBuilder({ version: 1, name, options: copied, namespaces: [], services: [], notes, ...loc });
 }
 

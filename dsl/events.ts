@@ -1,5 +1,6 @@
 // What an instance reports while it comes up, runs and goes down. The runtime emits these to
 // `onEvent` and appends them (all but service output, which the logs hold) to the instance's event log.
+import type { LinkImpairment } from './units.ts';
 
 export type WarrenEvent =
   | { readonly kind: 'step.start'; readonly step: string; readonly stepKind: string }
@@ -17,6 +18,11 @@ export type WarrenEvent =
   | { readonly kind: 'instance.detached'; readonly owner: number }
   | { readonly kind: 'instance.down'; readonly env: string; readonly instance: string }
   | { readonly kind: 'instance.reaped'; readonly instance: string }
+  /** A link's impairment changed live (null: a perfect link again). */
+  | { readonly kind: 'link.shaped'; readonly namespace: string; readonly impairment: LinkImpairment | null }
+  /** Every packet between the two groups of namespaces is dropped, both ways. */
+  | { readonly kind: 'network.partitioned'; readonly groups: readonly [readonly string[], readonly string[]] }
+  | { readonly kind: 'network.healed' }
   | { readonly kind: 'warning'; readonly message: string };
 
 export type WarrenEventKind = WarrenEvent['kind'];

@@ -1,5 +1,7 @@
 export { env, EnvBuilder, isEnvBuilder } from './builder.ts';
-export type { ServiceOptions } from './builder.ts';
+export type { NamespaceOptions, ServiceOptions } from './builder.ts';
+export { describeImpairment, impairmentProblems, toImpairment } from './units.ts';
+export type { Impairment, LinkImpairment } from './units.ts';
 export { tcp, http, exec, started } from './ready.ts';
 export type { ProbeOptions } from './ready.ts';
 export { validate } from './validate.ts';

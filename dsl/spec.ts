@@ -1,4 +1,5 @@
 // The plain, JSON-safe description of an environment that a builder produces.
+import type { LinkImpairment } from './units.ts';
 
 /** Where a builder call was made: the recipe's file, line and column. */
 export interface Loc {
@@ -19,6 +20,10 @@ export interface NamespaceSpec {
   readonly loc?: Loc;
   /** Where `.veth()` was called. */
   readonly vethLoc?: Loc;
+  /** `.veth({ delay, loss, ... })`: what its link does to packets in both directions, as written. */
+  readonly link?: LinkImpairment;
+  /** Host ports its services may reach through the host link (`.namespace(name, { hostAccess })`). */
+  readonly hostAccess?: readonly number[];
 }
 
 export interface ServiceSpec {
@@ -29,6 +34,8 @@ export interface ServiceSpec {
   readonly command: string | readonly string[];
   readonly baseDir: string;
   readonly port?: number;
+  /** `publish: 8080` makes 127.0.0.1:8080 on the host reach the service; `true` lets warren choose the port. */
+  readonly publish?: number | true;
   readonly env: Readonly<Record<string, string>>;
   readonly dependsOn: readonly string[];
   readonly ready: ReadySpec;
@@ -56,6 +63,8 @@ export interface EnvOptions {
   readonly stopTimeout?: number;
   /** Container images by service name, for `warren export k8s` (over each service's `image`). */
   readonly images?: Readonly<Record<string, string>>;
+  /** Host ports every service may reach through the host link (a database on the developer's machine). */
+  readonly hostAccess?: readonly number[];
 }
 
 export interface EnvSpec {
@@ -81,7 +90,8 @@ export type IssueCode =
   | 'invalid-ready'
   | 'invalid-option'
   | 'no-namespace'
-  | 'unreachable';
+  | 'unreachable'
+  | 'invalid-link';
 
 /** One problem in a spec, with where it was written. */
 export interface Issue {

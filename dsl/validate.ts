@@ -1,7 +1,8 @@
 import { capabilityNumber } from './capabilities.ts';
 import { imageProblem } from './image.ts';
 import { nameProblem } from './names.ts';
-import type { EnvSpec, Issue, IssueCode, Loc, ServiceSpec } from './spec.ts';
+import type { EnvSpec, Issue, IssueCode, Loc, NamespaceSpec, ServiceSpec } from './spec.ts';
+import { impairmentProblems, portListProblems } from './units.ts';
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Node's timers turn any delay above 2^31-1 ms (about 24.8 days) into 1 ms. */
@@ -27,10 +28,15 @@ export function validate(spec: EnvSpec): Issue[] {
     if (valid && namespaces.has(ns.name)) add('duplicate-name', `${path}.name`, `namespace '${ns.name}' is declared twice`, ns.loc);
     // Kept even when the name is bad, so its services are not also reported unreachable.
     namespaces.set(ns.name, { veth: ns.veth || (namespaces.get(ns.name)?.veth ?? false) });
+    checkNetwork(ns, path, add);
   });
+  if (spec.options.hostAccess !== undefined) {
+    for (const problem of portListProblems(spec.options.hostAccess, 'env(): hostAccess')) add('invalid-option', 'options.hostAccess', problem, spec.loc);
+  }
 
   const services = new Map<string, ServiceSpec>();
   const ports = new Map<string, string>();
+  const published = new Map<number, string>();
   spec.services.forEach((service, i) => {
     const path = `services[${i}]`;
     const label = `service '${service.name}'`;
@@ -61,6 +67,7 @@ export function validate(spec: EnvSpec): Issue[] {
         else ports.set(key, service.name);
       }
     }
+    checkPublish(service, path, label, namespaces.get(service.namespace ?? '')?.veth ?? false, published, add);
     checkEnv(service.env, `${path}.env`, label, loc, add);
     checkCapabilities(service.capabilities ?? [], `${path}.capabilities`, label, loc, add);
     if (service.image !== undefined && imageProblem(service.image)) add('invalid-option', `${path}.image`, `${label}: image ${imageProblem(service.image)}`, loc);
@@ -171,6 +178,35 @@ function checkReady(service: ServiceSpec, path: string, label: string, hasVeth: 
     else if (!hasVeth) {
       add('unreachable', `${path}.ready`, `${label}: namespace '${service.namespace}' has no .veth(), so port ${service.port} cannot be probed; add .veth() or use ready: exec([...])`, loc);
     }
+  }
+}
+
+/** A namespace's link impairment and host access, with the line of `.veth()` / `.namespace()`. */
+function checkNetwork(ns: NamespaceSpec, path: string, add: Add): void {
+  if (ns.link !== undefined) {
+    for (const problem of impairmentProblems(ns.link)) add('invalid-link', `${path}.link`, `namespace '${ns.name}': ${problem}`, ns.vethLoc ?? ns.loc);
+  }
+  if (ns.hostAccess !== undefined) {
+    for (const problem of portListProblems(ns.hostAccess, `namespace '${ns.name}': hostAccess`)) add('invalid-option', `${path}.hostAccess`, problem, ns.loc);
+    if (!ns.veth) add('unreachable', `${path}.hostAccess`, `namespace '${ns.name}': hostAccess needs .veth() (the host is reached through the instance's bridge)`, ns.loc);
+  }
+}
+
+/** `publish`: a host port (or true) for a service with a port in a namespace with a veth; one service per host port. */
+function checkPublish(service: ServiceSpec, path: string, label: string, hasVeth: boolean, published: Map<number, string>, add: Add): void {
+  const publish = service.publish as unknown;
+  if (publish === undefined) return;
+  const loc = service.loc;
+  if (publish !== true && (typeof publish !== 'number' || !Number.isInteger(publish) || publish < 1 || publish > 65535)) {
+    add('invalid-port', `${path}.publish`, `${label}: publish must be a host port from 1 to 65535 or true (warren chooses), got ${describe(publish)}`, loc);
+    return;
+  }
+  if (service.port === undefined) add('invalid-port', `${path}.publish`, `${label}: publish needs the service's port (.service(command, PORT, { publish }))`, loc);
+  else if (!hasVeth && service.namespace !== null) add('unreachable', `${path}.publish`, `${label}: namespace '${service.namespace}' has no .veth(), so its port cannot be published`, loc);
+  if (typeof publish === 'number') {
+    const holder = published.get(publish);
+    if (holder) add('port-clash', `${path}.publish`, `${label}: host port ${publish} is already published by service '${holder}'`, loc);
+    else published.set(publish, service.name);
   }
 }
 

@@ -144,7 +144,7 @@ export class JournalError extends WarrenError {
 /** A request about one service of a running instance that cannot be answered. */
 export class ServiceError extends WarrenError {
   constructor(
-    readonly code: 'SERVICE_NOT_FOUND' | 'SERVICE_UNREACHABLE' | 'SERVICE_NOT_RUNNING',
+    readonly code: 'SERVICE_NOT_FOUND' | 'SERVICE_UNREACHABLE' | 'SERVICE_NOT_RUNNING' | 'SERVICE_NOT_PUBLISHED',
     readonly service: string,
     message: string,
   ) {
@@ -244,4 +244,30 @@ export function messageOf(error: unknown): string {
 
 function indent(text: string): string {
   return text.split('\n').map((line) => `    ${line}`).join('\n');
+}
+
+/** A host port that cannot be published: taken by a program or another instance, or none left; nothing was done. */
+export class PortError extends WarrenError {
+  constructor(
+    readonly code: 'PORT_TAKEN' | 'PORT_RANGE_EXHAUSTED' | 'PORT_RANGE_INVALID' | 'PORT_NOT_PUBLISHED',
+    readonly port: number,
+    message: string,
+    /** Who holds it, when that could be found. */
+    readonly holder?: { readonly pid?: number; readonly command?: string; readonly instance?: string },
+    readonly recipeLine?: Loc,
+  ) {
+    super(message);
+    this.name = 'PortError';
+  }
+}
+
+/** A live network change (shape, partition) that cannot be made: bad input or an unknown target; nothing was changed. */
+export class NetworkError extends WarrenError {
+  constructor(
+    readonly code: 'IMPAIRMENT_INVALID' | 'TARGET_UNKNOWN' | 'PARTITION_INVALID' | 'NETWORK_UNSUPPORTED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NetworkError';
+  }
 }

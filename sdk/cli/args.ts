@@ -28,6 +28,14 @@ export const OPTIONS = {
   'wait-image': { type: 'string', value: 'IMAGE', help: 'image of the init containers that wait for dependencies (sh and nc; default busybox:1.36.1)' },
   port: { type: 'string', short: 'p', value: 'PORT', help: 'where to listen on 127.0.0.1 (default 4848; 0 picks a free port)' },
   open: { type: 'boolean', help: 'open the page in the desktop\'s browser (xdg-open)' },
+  delay: { type: 'string', value: 'TIME', help: 'added to every packet, each direction (300ms, 1s)' },
+  jitter: { type: 'string', value: 'TIME', help: 'random variation of the delay (needs --delay)' },
+  loss: { type: 'string', value: 'PCT', help: 'packets dropped, each direction (5%)' },
+  rate: { type: 'string', value: 'RATE', help: 'bandwidth cap, each direction (10mbit, 512kbit)' },
+  corrupt: { type: 'string', value: 'PCT', help: 'packets with a flipped bit (0.1%)' },
+  duplicate: { type: 'string', value: 'PCT', help: 'packets sent twice (1%)' },
+  reorder: { type: 'string', value: 'PCT', help: 'packets sent ahead of the delayed ones (needs --delay)' },
+  clear: { type: 'boolean', help: 'back to a perfect link' },
   'state-dir': { type: 'string', value: 'DIR', help: 'where journals and logs live (default $WARREN_STATE_DIR or /run/warren)' },
   help: { type: 'boolean', short: 'h', help: 'this command\'s help' },
 } as const satisfies Record<string, OptionSpec>;
@@ -125,6 +133,9 @@ export interface CliArgs {
   readonly waitImage: string | undefined;
   readonly port: string | undefined;
   readonly open: boolean;
+  /** The link impairment flags given (`shape`), as written: { delay: '300ms', loss: '5%' }. */
+  readonly link: Readonly<Record<string, string>>;
+  readonly clear: boolean;
   readonly help: boolean;
   readonly stateDir: string | undefined;
 }
@@ -164,6 +175,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
     waitImage: values['wait-image'],
     port: values.port,
     open: values.open ?? false,
+    link: Object.fromEntries((['delay', 'jitter', 'loss', 'rate', 'corrupt', 'duplicate', 'reorder'] as const).flatMap((k) => (values[k] === undefined ? [] : [[k, values[k]!]]))),
+    clear: values.clear ?? false,
     help: values.help ?? false,
     stateDir: values['state-dir'],
   };

@@ -128,7 +128,8 @@ export async function statusCommand(spec: EnvSpec | undefined, args: CliArgs): P
 function describeInstance(i: InstanceStatus): string {
   const owner = i.owner ? `, owner pid ${i.owner}${i.ownerAlive ? '' : ' (dead: `warren gc` reaps it)'}` : '';
   const head = `${i.env} instance '${i.instance}' (${i.mode}${owner}) ${i.subnet ?? ''}`.trimEnd();
-  return i.services.length ? `${head}\n${table(serviceRows(i.services))}` : head;
+  const cuts = (i.network?.partitions ?? []).map(([a, b]) => `\n  partition: ${a.join(',')} | ${b.join(',')} (no packet either way)`).join('');
+  return i.services.length ? `${head}\n${table(serviceRows(i.services))}${cuts}` : `${head}${cuts}`;
 }
 
 export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {

@@ -7,6 +7,7 @@ import * as commands from './commands.ts';
 import { EXPORT_COMMAND, exportCommand } from './export-command.ts';
 import { describeError, exitCodeOf } from './report-error.ts';
 import { UI_COMMAND, uiCommand } from './ui-command.ts';
+import { NETWORK_COMMANDS } from './network-commands.ts';
 
 /** What a command gets: its arguments, and the recipe when it takes one and one was given. */
 export interface CommandContext {
@@ -47,6 +48,7 @@ export function registerCommand(spec: CommandSpec, handler: CommandHandler): voi
 
 registerCommand(EXPORT_COMMAND, ({ args }) => exportCommand(args));
 registerCommand(UI_COMMAND, ({ args }) => uiCommand(args));
+for (const [spec, run] of NETWORK_COMMANDS) registerCommand(spec, ({ args }) => run(args));
 
 /** `warren <command> <recipe> [options]`. */
 export async function runCli(argv: readonly string[]): Promise<void> {

@@ -69,7 +69,12 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 /** One row per service for `status`: name, address, pid, state. */
 export function serviceRows(services: readonly ServiceStatus[]): string[][] {
-  return services.map((s) => ['  ' + s.name, s.address && s.port ? `${s.address}:${s.port}` : '-', s.pid ? `pid ${s.pid}` : '-', stateOf(s)]);
+  return services.map((s) => ['  ' + s.name, s.address && s.port ? `${s.address}:${s.port}` : '-', s.pid ? `pid ${s.pid}` : '-', stateOf(s), s.published ? `published 127.0.0.1:${s.published}` : '', s.link ? `link ${linkText(s.link)}` : '']);
+}
+
+/** `delay 300ms, loss 5%`: an impairment in its recipe words. */
+export function linkText(link: object): string {
+  return Object.entries(link).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
 function stateOf(s: ServiceStatus): string {

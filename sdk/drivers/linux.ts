@@ -4,6 +4,8 @@ import { createOwnerDriver } from './owners.ts';
 import { createNetDriver } from './net.ts';
 import { createProbeDriver } from './probe.ts';
 import { createProcessDriver } from './processes.ts';
+import { createPortDriver } from './publish.ts';
+import { createLinkDriver } from './tc.ts';
 import { spawnSync } from 'node:child_process';
 import type { Drivers, ExitCleanup } from './types.ts';
 
@@ -11,6 +13,8 @@ import type { Drivers, ExitCleanup } from './types.ts';
 export function createLinuxDrivers(): Drivers {
   return {
     net: createNetDriver(),
+    links: createLinkDriver(),
+    ports: createPortDriver(),
     processes: createProcessDriver(),
     probe: createProbeDriver(),
     files: createFileDriver(),
@@ -32,4 +36,6 @@ function cleanupOnExit({ pids, netns, hostIfs }: ExitCleanup): void {
   const quiet: { stdio: ('pipe' | 'ignore')[] } = { stdio: ['pipe', 'ignore', 'ignore'] };
   spawnSync('ip', ['-force', '-batch', '-'], { ...quiet, input: netns.map((n) => `netns del ${n}\n`).join('') });
   for (const name of hostIfs) spawnSync('nft', ['delete', 'table', 'inet', name], quiet);
+  // The instance's NAT (published ports, host access), if it had one.
+  for (const name of hostIfs) spawnSync('nft', ['delete', 'table', 'ip', name], quiet);
 }

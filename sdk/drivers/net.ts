@@ -8,6 +8,7 @@ import { groupBy, ipBatch, reindex } from './ip.ts';
 import { configureNamespaces } from './netns-config.ts';
 import { waitUntil } from './poll.ts';
 import { isRunning, pidsInNetns } from './procfs.ts';
+import { hostAccessAccepts } from './publish.ts';
 
 const NETNS_DIR = '/run/netns';
 const HOST_LINK = /^wr[0-9a-f]{10}$/;
@@ -72,7 +73,7 @@ export function createNetDriver(): NetDriver {
       await settleEach(links, async (l) => {
         // Both before the link comes up: from its first packet on, the host end takes no orders from the instance.
         takeNoOrders(l.hostIf);
-        await guardHost([l.hostIf]);
+        await guardHost([l.hostIf], [hostAccessAccepts(l)]);
         await ipBatch([`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]);
       });
     },
@@ -143,10 +144,10 @@ function takeNoOrders(hostIf: string): void {
  * it and forwards nothing from it: services reach each other, never the host or other instances.
  * One nftables table per link, named after it, removed with it.
  */
-async function guardHost(hostIfs: readonly string[]): Promise<void> {
-  const tables = hostIfs.map((name) => [
+async function guardHost(hostIfs: readonly string[], exceptions: readonly string[] = []): Promise<void> {
+  const tables = hostIfs.map((name, i) => [
     `table inet ${name} {`,
-    `  chain input { type filter hook input priority 0; policy accept; iifname "${name}" ct state new drop; iifname "${name}" icmp type redirect drop; iifname "${name}" icmpv6 type { nd-router-advert, nd-redirect } drop; }`,
+    `  chain input { type filter hook input priority 0; policy accept; ${exceptions[i] ?? ''}iifname "${name}" ct state new drop; iifname "${name}" icmp type redirect drop; iifname "${name}" icmpv6 type { nd-router-advert, nd-redirect } drop; }`,
     `  chain forward { type filter hook forward priority 0; policy accept; iifname "${name}" drop; }`,
     `}`,
   ].join('\n'));

@@ -1,6 +1,7 @@
 // The interfaces the runtime receives. Linux implementations live beside this file; tests pass fakes.
 import type { ExecResult } from '../../dsl/running.ts';
-import type { BridgeArgs, HostLinkArgs, ReadyArgs, ServiceArgs, VethArgs } from '../plan/types.ts';
+import type { BridgeArgs, HostLinkArgs, HostNatArgs, LinkEnds, ReadyArgs, ServiceArgs, VethArgs } from '../plan/types.ts';
+import type { Impairment } from '../../dsl/units.ts';
 
 export interface NetDriver {
   /** The host's IPv4 routes (CIDRs), so instance subnets never shadow them. */
@@ -108,8 +109,57 @@ export interface ExitCleanup {
   readonly hostIfs: readonly string[];
 }
 
+/** What the hub's bridge does between its ports: loss per port, and no packet between partitioned groups. */
+export interface HubFilter {
+  /** Hub port -> percentage of packets dropped in each direction. */
+  readonly loss: ReadonlyMap<string, number>;
+  /** Pairs of port groups that exchange no packet, in either direction. */
+  readonly partitions: ReadonlyArray<readonly [readonly string[], readonly string[]]>;
+}
+
+export interface LinkChange {
+  readonly link: LinkEnds;
+  readonly impairment: Impairment;
+  /** What the link had before, when known: an unchanged part is not touched again. */
+  readonly previous?: Impairment;
+  /** A private file (in the instance folder) for a delay line's configuration, where the kernel has no netem. */
+  readonly control?: string;
+}
+
+/** Link faults of running instances: changed in place, without restarting anything. */
+export interface LinkDriver {
+  /**
+   * Sets exactly `impairment` on both ends of each link (what is not given is none; `{}` is a perfect
+   * link), read back from the kernel afterwards. Loss is the hub filter's; the rest is the qdiscs'.
+   */
+  shape(links: ReadonlyArray<LinkChange>): Promise<void>;
+  /** Replaces the hub's filter as a whole, atomically. */
+  filterHub(hub: string, filter: HubFilter): Promise<void>;
+}
+
+/** A TCP socket listening on the host, and who holds it when that can be found. */
+export interface HostListener {
+  readonly port: number;
+  readonly address: string;
+  readonly holder?: { readonly pid: number; readonly command: string };
+}
+
+/** Published ports and host access: NAT on the host, named after the instance's host link. */
+export interface PortDriver {
+  /** TCP sockets listening in the host's network namespace (any address). */
+  listeners(options?: { readonly holdersOf?: readonly number[] }): Promise<HostListener[]>;
+  /** Creates (or replaces) each instance's NAT table; a host link that is gone fails. */
+  publish(nats: readonly HostNatArgs[]): Promise<void>;
+  /** A table already gone is success. */
+  unpublish(nats: readonly HostNatArgs[]): Promise<void>;
+}
+
 export interface Drivers {
   readonly net: NetDriver;
+  /** Link faults and partitions (absent in drivers that cannot shape links). */
+  readonly links?: LinkDriver;
+  /** Published ports and host access (absent in drivers that cannot publish). */
+  readonly ports?: PortDriver;
   readonly processes: ProcessDriver;
   readonly probe: ProbeDriver;
   readonly files: FileDriver;

@@ -9,6 +9,8 @@ import { resolveCommand } from '../recipe/command.ts';
 import { instanceDir, resolveStateDir } from '../runtime/state.ts';
 import { peekSubnet, poolExhausted, registryDir } from '../runtime/subnets.ts';
 import { checkRecipe } from './check.ts';
+import { peekPublishedPorts } from './ports.ts';
+import { portRegistryDir } from '../runtime/port-claims.ts';
 
 export interface PlanOptions {
   readonly instance?: string;
@@ -24,10 +26,10 @@ export async function planInstance(spec: EnvSpec, options: PlanOptions = {}): Pr
   // Read-only: the subnet this instance would be given if it were brought up now.
   const subnet = peekSubnet(prefixFor(spec.namespaces.length), await drivers.net.routes());
   if (!subnet) throw poolExhausted(prefixFor(spec.namespaces.length));
-  return plan(planInput(spec, instance, subnet, instanceDir(stateDir, spec.name, instance), stateDir, compiled));
+  return plan(planInput(spec, instance, subnet, instanceDir(stateDir, spec.name, instance), stateDir, compiled, await peekPublishedPorts(spec, drivers)));
 }
 
 /** The one way `up` and `plan` turn a spec into a plan. */
-export function planInput(spec: EnvSpec, instance: string, subnet: Parameters<typeof plan>[0]['subnet'], dir: string, stateDir: string, compiled: ReadonlyMap<string, string>): Parameters<typeof plan>[0] {
-  return { spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled), hiddenPaths: [stateDir, registryDir()] };
+export function planInput(spec: EnvSpec, instance: string, subnet: Parameters<typeof plan>[0]['subnet'], dir: string, stateDir: string, compiled: ReadonlyMap<string, string>, publishedPorts?: ReadonlyMap<string, number>): Parameters<typeof plan>[0] {
+  return { spec, instance, subnet, instanceDir: dir, resolveCommand: (s) => resolveCommand(s, compiled), hiddenPaths: [stateDir, registryDir(), portRegistryDir()], ...(publishedPorts ? { publishedPorts } : {}) };
 }

@@ -4,6 +4,7 @@ import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers } from '../drivers/types.ts';
 import { checkStateDir, listInstances, ownerAlive, resolveStateDir, type Mode } from '../runtime/state.ts';
 import { openInstance } from './open.ts';
+import type { NetworkStatus } from '../runtime/network-control.ts';
 
 export interface InstanceStatus {
   readonly env: string;
@@ -17,6 +18,8 @@ export interface InstanceStatus {
   readonly createdAt: string;
   readonly recipe?: string;
   readonly services: readonly ServiceStatus[];
+  /** Link impairments by namespace and partitions between namespace groups, now. */
+  readonly network?: NetworkStatus;
 }
 
 export interface StatusOptions {
@@ -35,8 +38,11 @@ export async function instancesStatus(options: StatusOptions = {}): Promise<Inst
     entries.map(async ({ owner }) => {
       const o = owner!;
       let services: readonly ServiceStatus[] = [];
+      let network: NetworkStatus | undefined;
       try {
-        services = await openInstance(o.env, o.instance, { stateDir, drivers }).status();
+        const handle = openInstance(o.env, o.instance, { stateDir, drivers });
+        services = await handle.status();
+        network = handle.network();
       } catch {
         // not up yet (still claiming), or gone meanwhile
       }
@@ -50,6 +56,7 @@ export async function instancesStatus(options: StatusOptions = {}): Promise<Inst
         createdAt: o.createdAt,
         ...(o.recipe ? { recipe: o.recipe } : {}),
         services,
+        ...(network ? { network } : {}),
       };
     }),
   );

@@ -2,3 +2,8 @@
 
 /** The instance's event log (JSON lines, rotated): written by whichever process owns the instance. */
 export const EVENTS_FILE = 'events.ndjson';
+
+/** A namespace's delay line configuration (kernels without netem), beside its pid: `links/<namespace>.conf`. */
+export function linkControlFile(namespace: string): string {
+  return `links/${namespace}.conf`;
+}

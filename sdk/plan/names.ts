@@ -52,3 +52,16 @@ export function isHostInterface(name: string): boolean {
 export function isInstanceInterface(name: string): boolean {
   return /^[a-z][a-z0-9-]{0,14}$/.test(name) && name.length <= MAX_IFNAME;
 }
+
+/** The nftables `bridge` table inside a hub namespace that holds loss and partitions (scoped by the namespace). */
+export const HUB_FILTER_TABLE = 'warren';
+
+/** The two ends of a delay line's twin of hub port `v<i>-<ns>`: `w…` on the bridge, `x…` where the delay line listens. */
+export function relayPorts(hubIf: string): { bridgeSide: string; relaySide: string } {
+  return { bridgeSide: `w${hubIf.slice(1)}`, relaySide: `x${hubIf.slice(1)}` };
+}
+
+/** The host's NAT table of an instance (published ports, host access): family `ip`, named after its host link. */
+export function hostNatTable(env: string, instance: string): string {
+  return hostInterface(env, instance);
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, type EnvSpec } from '../../dsl/spec.ts';
 import { DEFAULT_CAPABILITIES } from '../../dsl/capabilities.ts';
-import { EVENTS_FILE } from './layout.ts';
+import { EVENTS_FILE, linkControlFile } from './layout.ts';
 import { hostInterface, hubNetns, hubPort, userNetns } from './names.ts';
 import { addressIn, formatCidr, type Cidr } from './subnet.ts';
 import type { HostAccessRule, PlannedService, Plan, Step } from './types.ts';
@@ -61,7 +61,7 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
     });
     const impairment = ns.link ? toImpairment(ns.link) : {};
     if (isPerfect(impairment)) return;
-    const link = { namespace: ns.name, netns, nsIf: NS_END, hub, hubIf: hubPort(index, ns.name), impairment };
+    const link = { namespace: ns.name, netns, nsIf: NS_END, hub, hubIf: hubPort(index, ns.name), impairment, control: join(instanceDir, linkControlFile(ns.name)) };
     steps.push({ id: `link.shape:${ns.name}`, kind: 'link.shape', args: link, after: [`veth.create:${ns.name}`], undo: null, loc: ns.vethLoc ?? ns.loc });
   });
 

@@ -43,6 +43,8 @@ export interface LinkEnds {
 }
 export interface LinkShapeArgs extends LinkEnds {
   readonly impairment: Impairment;
+  /** Where a delay line keeps its configuration, in the instance folder (kernels without netem). */
+  readonly control: string;
 }
 export interface VethArgs {
   readonly hub: string;

@@ -2,6 +2,7 @@ import type { StepArgs, StepKind } from '../plan/types.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import type { Emit } from './events.ts';
 import { BatchError, NotAttemptedError } from '../drivers/batch-error.ts';
+import { SetupError } from '../errors.ts';
 import type { Outcome } from './schedule.ts';
 
 export interface HandlerItem<K extends StepKind> {
@@ -30,6 +31,8 @@ export interface HandlerContext {
 
 export function createHandlers({ drivers, emit, signal, services }: HandlerContext): Handlers {
   const { net, processes, probe, files } = drivers;
+  // Loss of every shaped link of a hub so far: the hub's filter is written whole, batch after batch.
+  const hubLoss = new Map<string, Map<string, number>>();
   return {
     'netns.create': whole((items) => net.createNetns(items.map((i) => i.args.netns))),
     'netns.delete': whole((items) => net.deleteNetns(items.map((i) => i.args.netns))),
@@ -37,6 +40,14 @@ export function createHandlers({ drivers, emit, signal, services }: HandlerConte
     'veth.create': whole((items) => net.createVeths(items.map((i) => i.args))),
     'hostlink.create': whole((items) => net.createHostLinks(items.map((i) => i.args))),
     'hostlink.delete': whole((items) => net.deleteHostLinks(items.map((i) => i.args))),
+    'link.shape': whole(async (items) => {
+      const links = needs(drivers.links, 'shape links');
+      await links.shape(items.map(({ args }) => ({ link: args, impairment: args.impairment, control: args.control })));
+      for (const { args } of items) hubLoss.set(args.hub, new Map(hubLoss.get(args.hub)).set(args.hubIf, args.impairment.lossPct ?? 0));
+      for (const hub of new Set(items.map((i) => i.args.hub))) await links.filterHub(hub, { loss: hubLoss.get(hub)!, partitions: [] });
+    }),
+    'hostnat.create': whole((items) => needs(drivers.ports, 'publish ports').publish(items.map((i) => i.args))),
+    'hostnat.delete': whole((items) => needs(drivers.ports, 'publish ports').unpublish(items.map((i) => i.args))),
     'file.write': each(async ({ args }) => files.write(args.path, args.content)),
     'file.remove': each(async ({ args }) => files.remove(args.path)),
     'service.start': whole(async (items) => {
@@ -71,6 +82,12 @@ export function createHandlers({ drivers, emit, signal, services }: HandlerConte
       },
     },
   };
+}
+
+/** A driver these drivers may lack (fakes that cannot shape links or publish ports). */
+function needs<T>(driver: T | undefined, what: string): T {
+  if (!driver) throw new SetupError(`these drivers cannot ${what}`);
+  return driver;
 }
 
 /**

@@ -12,6 +12,8 @@ import { readEvents, type EventLogWriter } from './event-log.ts';
 import type { Emit } from './events.ts';
 import { EVENTS_FILE, readOwner, takeOver } from './state.ts';
 import { gc, teardown } from './teardown.ts';
+import { healNetwork, networkStatus, partitionNetwork, shapeLink, type NetworkStatus } from './network-control.ts';
+import type { LinkImpairment } from '../../dsl/units.ts';
 
 export interface InstanceContext {
   readonly stateDir: string;
@@ -64,6 +66,35 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
     return { host: planned.address, port: planned.port };
   }
 
+  published(service: S): ServiceAddress {
+    const planned = this.#service(service);
+    if (planned.published === undefined) throw new ServiceError('SERVICE_NOT_PUBLISHED', service, `service '${service}' publishes no port (give it { publish: PORT } or { publish: true })`);
+    return { host: '127.0.0.1', port: planned.published };
+  }
+
+  publishedUrl(service: S, path = ''): string {
+    const { host, port } = this.published(service);
+    return `http://${host}:${port}${path}`;
+  }
+
+  /** Sets exactly `link` on the target's link, both directions, live; null clears it. */
+  shape(target: string, link: LinkImpairment | null): Promise<void> {
+    return shapeLink(this.#ctx, target, link);
+  }
+
+  partition(a: readonly string[], b: readonly string[]): Promise<void> {
+    return partitionNetwork(this.#ctx, a, b);
+  }
+
+  heal(): Promise<void> {
+    return healNetwork(this.#ctx);
+  }
+
+  /** Current impairments and partitions (what `status` shows). */
+  network(): NetworkStatus {
+    return networkStatus(this.#ctx.dir, this.#ctx.plan);
+  }
+
   async exec(service: S, argv: readonly string[]): Promise<ExecResult> {
     if (!argv[0]) throw new TypeError('exec needs a command');
     return this.#ctx.drivers.exec.exec(this.#runningRecord(service), argv);
@@ -105,6 +136,7 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   async status(): Promise<ServiceStatus[]> {
     const { drivers, plan, services } = this.#ctx;
     const exits = await this.#lastExits();
+    const links = this.network().links;
     return Promise.all(
       plan.services.map(async (s): Promise<ServiceStatus> => {
         const record = services.get(s.name);
@@ -117,6 +149,8 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
           namespace: s.namespace,
           address: s.address,
           ...(s.port === undefined ? {} : { port: s.port }),
+          ...(s.published === undefined ? {} : { published: s.published }),
+          ...(links[s.namespace] ? { link: links[s.namespace] } : {}),
           pid: record?.pid ?? null,
           running,
           healthy,

@@ -23,12 +23,17 @@ export function stepProblem(plan: Plan, step: Step, instancesPath: string): stri
         return { netns: ownNetns(a.netns), bridge: iface(a.bridge) };
       case 'hostlink.create':
       case 'hostlink.delete':
-        return { hub: ownNetns(a.hub), bridge: iface(a.bridge), hubIf: iface(a.hubIf), hostIf: typeof a.hostIf === 'string' && isHostInterface(a.hostIf) && a.hostIf === hostInterface(plan.env, plan.instance), cidr: cidr(a.cidr) };
+        return { hub: ownNetns(a.hub), bridge: iface(a.bridge), hubIf: iface(a.hubIf), hostIf: typeof a.hostIf === 'string' && isHostInterface(a.hostIf) && a.hostIf === hostInterface(plan.env, plan.instance), cidr: cidr(a.cidr), hostAccess: a.hostAccess === undefined || accessRules(a.hostAccess) };
       case 'veth.create':
         return { hub: ownNetns(a.hub), netns: ownNetns(a.netns), bridge: iface(a.bridge), hubIf: iface(a.hubIf), nsIf: iface(a.nsIf), cidr: cidr(a.cidr) };
       case 'file.write':
       case 'file.remove':
         return { path: insideFolder(a.path) };
+      case 'link.shape':
+        return { netns: ownNetns(a.netns), hub: ownNetns(a.hub), nsIf: iface(a.nsIf), hubIf: iface(a.hubIf), control: insideFolder(a.control), impairment: typeof a.impairment === 'object' && a.impairment !== null && Object.values(a.impairment).every((v) => typeof v === 'number' && v >= 0) };
+      case 'hostnat.create':
+      case 'hostnat.delete':
+        return { hostIf: a.hostIf === hostInterface(plan.env, plan.instance), hostAddress: ipv4(a.hostAddress), published: natPorts(a.published), hostAccess: accessRules(a.hostAccess) };
       case 'service.start':
       case 'service.stop':
       case 'service.ready':
@@ -37,6 +42,19 @@ export function stepProblem(plan: Plan, step: Step, instancesPath: string): stri
   })();
   const bad = Object.entries(checks ?? { kind: false }).filter(([, ok]) => !ok).map(([field]) => field);
   return bad.length ? `step ${JSON.stringify(step.id)} (${String(step.kind)}) has unacceptable ${bad.join(', ')} for instance ${key}` : undefined;
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const ipv4 = (text: unknown) => typeof text === 'string' && IPV4.test(text) && text.split('.').every((n) => Number(n) <= 255);
+const tcpPort = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+
+/** Published ports as the plan writes them: addresses and ports, nothing an nft script could misread. */
+function natPorts(value: unknown): boolean {
+  return Array.isArray(value) && value.every((p: Record<string, unknown>) => typeof p === 'object' && p !== null && ipv4(p.address) && tcpPort(p.port) && tcpPort(p.hostPort) && typeof p.service === 'string');
+}
+
+function accessRules(value: unknown): boolean {
+  return Array.isArray(value) && value.every((r: Record<string, unknown>) => typeof r === 'object' && r !== null && (r.from === null || ipv4(r.from)) && Array.isArray(r.ports) && r.ports.every(tcpPort));
 }
 
 /** A recorded service process: two positive integers, nothing else. */

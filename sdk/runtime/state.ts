@@ -26,6 +26,8 @@ export interface Owner {
 }
 
 export const JOURNAL = 'journal.ndjson';
+/** The instance's live network changes (impairments by namespace, partitions): rewritten whole by whoever changes them. */
+export const NETWORK_FILE = 'network.json';
 export { EVENTS_FILE } from '../plan/layout.ts';
 const OWNER = 'owner.json';
 const INSTANCES = 'instances';

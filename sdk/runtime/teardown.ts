@@ -11,6 +11,7 @@ import { createHandlers } from './handlers.ts';
 import { Journal, readJournalText, replay, type JournalState } from './journal.ts';
 import { checkStateDir, JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, stateDirOf, takeOver } from './state.ts';
 import { releaseSubnet } from './subnets.ts';
+import { reapStalePortClaims, releasePorts } from './port-claims.ts';
 
 export interface TeardownOptions {
   readonly drivers: Drivers;
@@ -52,6 +53,7 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
   removeDir(dir);
   // Only now is the subnet free: until the folder is gone, its resources may still exist.
   if (owner) releaseSubnet(stateDirOf(dir), instanceKey(owner.env, owner.instance), owner.subnet);
+  if (owner) releasePorts(stateDirOf(dir), instanceKey(owner.env, owner.instance));
   return errors;
 }
 
@@ -128,6 +130,7 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
     options.emit({ kind: 'instance.reaped', instance: name });
   }
   for (const claim of staleClaims(stateDir)) removeDir(claim);
+  reapStalePortClaims();
   if (!options.orphans) return report;
 
   const known = instances.flatMap(({ owner }) => (owner ? [owner] : []));

@@ -103,6 +103,7 @@ export function useEnv<S extends string>(recipe: EnvBuilder<string, S, string>, 
     shape: (target, link) => now().shape(target, link),
     partition: (a, b) => now().partition(a, b),
     heal: () => now().heal(),
+    network: () => now().network(),
     down: bringDown,
     [Symbol.asyncDispose]: bringDown,
   };

@@ -1,0 +1,253 @@
+// warren-delay: a delay line between two interfaces of one network namespace, for kernels without
+// sch_netem. Every frame read on one interface is sent on the other after the configured delay
+// (plus jitter, never reordering by itself); a share is sent at once (reorder), twice (duplicate)
+// or with one bit flipped (corrupt). SIGHUP re-reads the configuration, in place: queued frames
+// keep their schedule and no connection notices more than the change. It exits when either
+// interface goes away (its namespace was deleted), on SIGTERM, or on any error it cannot handle.
+//
+// usage: warren-delay TAG NETNS_PATH IF_A IF_B CONFIG_FILE
+//   TAG          the instance key, so `ps` (and leak checks) tell whose it is
+//   NETNS_PATH   /run/netns/wr.* : the namespace both interfaces live in
+//   CONFIG_FILE  one line: delay_us jitter_us reorder_ppm duplicate_ppm corrupt_ppm
+// Prints "ready" on stdout once both sockets are open, then closes stdout.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FRAME (sizeof(struct virtio_net_hdr) + 65536 + 64)
+/** Frames and bytes held per direction at most: beyond, new frames are dropped, as a full router queue does. */
+#define QUEUE_SLOTS 65536
+#define QUEUE_BYTES (64u << 20)
+#define MILLION 1000000u
+
+struct config {
+  uint64_t delay_us, jitter_us;
+  uint32_t reorder_ppm, duplicate_ppm, corrupt_ppm;
+};
+
+struct frame {
+  uint64_t due_ns;
+  uint32_t len;
+  unsigned char *data;
+};
+
+struct queue {
+  struct frame slots[QUEUE_SLOTS];
+  size_t head, count, bytes;
+  uint64_t last_due;
+};
+
+static struct queue toward_b, toward_a;
+static struct config cfg;
+static const char *config_path;
+static uint64_t rng;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t next_random(void) {
+  // xorshift64*: plenty for choosing which packets to disturb.
+  rng ^= rng >> 12;
+  rng ^= rng << 25;
+  rng ^= rng >> 27;
+  return rng * 2685821657736338717ull;
+}
+
+static int chance(uint32_t ppm) {
+  return ppm > 0 && next_random() % MILLION < ppm;
+}
+
+static int read_config(void) {
+  FILE *f = fopen(config_path, "re");
+  if (!f) return -1;
+  struct config next;
+  unsigned long long d, j;
+  unsigned r, du, c;
+  int n = fscanf(f, "%llu %llu %u %u %u", &d, &j, &r, &du, &c);
+  fclose(f);
+  if (n != 5 || d > 60000000ull || j > 60000000ull || r > MILLION || du > MILLION || c > MILLION) return -1;
+  next.delay_us = d;
+  next.jitter_us = j;
+  next.reorder_ppm = r;
+  next.duplicate_ppm = du;
+  next.corrupt_ppm = c;
+  cfg = next;
+  return 0;
+}
+
+static int open_socket(const char *ifname, int *ifindex) {
+  *ifindex = (int)if_nametoindex(ifname);
+  if (*ifindex == 0) return -1;
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) return -1;
+  int one = 1, size = 8 << 20;
+  // The virtio header carries GSO and checksum offload state across, so large and offloaded frames pass intact.
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) return -1;
+  // What we send on an interface is not read back from it.
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+  struct sockaddr_ll addr = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = *ifindex};
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) return -1;
+  return fd;
+}
+
+static void send_frame(int fd, unsigned char *data, uint32_t len) {
+  // A full send buffer drops the frame, as a full link would; a vanished interface ends us.
+  if (send(fd, data, len, 0) < 0 && (errno == ENXIO || errno == ENODEV || errno == ENETDOWN)) exit(0);
+}
+
+static void corrupt(unsigned char *data, uint32_t len) {
+  size_t hdr = sizeof(struct virtio_net_hdr) + 14;
+  if (len <= hdr) return;
+  // The checksum is then never completed for it: like a bit error on the wire, the receiver drops it.
+  ((struct virtio_net_hdr *)data)->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  size_t at = hdr + next_random() % (len - hdr);
+  data[at] ^= (unsigned char)(1u << (next_random() % 8));
+}
+
+static void enqueue(struct queue *q, unsigned char *data, uint32_t len, uint64_t now) {
+  if (q->count == QUEUE_SLOTS || q->bytes + len > QUEUE_BYTES) return;
+  uint64_t delay = cfg.delay_us * 1000u;
+  if (cfg.jitter_us) {
+    uint64_t span = cfg.jitter_us * 2000u + 1;
+    int64_t offset = (int64_t)(next_random() % span) - (int64_t)(cfg.jitter_us * 1000u);
+    delay = (int64_t)delay + offset > 0 ? (uint64_t)((int64_t)delay + offset) : 0;
+  }
+  uint64_t due = now + delay;
+  // Jitter never overtakes: a frame leaves no earlier than the one before it.
+  if (due < q->last_due) due = q->last_due;
+  unsigned char *copy = malloc(len);
+  if (!copy) return;
+  memcpy(copy, data, len);
+  struct frame *f = &q->slots[(q->head + q->count) % QUEUE_SLOTS];
+  f->due_ns = due;
+  f->len = len;
+  f->data = copy;
+  q->count++;
+  q->bytes += len;
+  q->last_due = due;
+}
+
+static void flush(struct queue *q, int fd, uint64_t now) {
+  while (q->count && q->slots[q->head].due_ns <= now) {
+    struct frame *f = &q->slots[q->head];
+    send_frame(fd, f->data, f->len);
+    q->bytes -= f->len;
+    free(f->data);
+    q->head = (q->head + 1) % QUEUE_SLOTS;
+    q->count--;
+  }
+}
+
+static void pass(int from, int to, struct queue *q, unsigned char *buffer) {
+  for (;;) {
+    ssize_t n = recv(from, buffer, MAX_FRAME, MSG_TRUNC);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      exit(0);
+    }
+    if ((size_t)n > MAX_FRAME || (size_t)n <= sizeof(struct virtio_net_hdr)) continue;
+    uint32_t len = (uint32_t)n;
+    uint64_t now = now_ns();
+    if (chance(cfg.corrupt_ppm)) corrupt(buffer, len);
+    int copies = chance(cfg.duplicate_ppm) ? 2 : 1;
+    for (int i = 0; i < copies; i++) {
+      if ((cfg.delay_us == 0 && cfg.jitter_us == 0 && q->count == 0) || chance(cfg.reorder_ppm)) send_frame(to, buffer, len);
+      else enqueue(q, buffer, len, now);
+    }
+  }
+}
+
+static int timeout_ms(uint64_t now) {
+  uint64_t next = UINT64_MAX;
+  if (toward_b.count) next = toward_b.slots[toward_b.head].due_ns;
+  if (toward_a.count && toward_a.slots[toward_a.head].due_ns < next) next = toward_a.slots[toward_a.head].due_ns;
+  if (next == UINT64_MAX) return 1000;
+  if (next <= now) return 0;
+  uint64_t ms = (next - now + 999999u) / 1000000u;
+  return ms > 1000 ? 1000 : (int)ms;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 6 || strncmp(argv[2], "/run/netns/wr.", 14) != 0 || strstr(argv[2], "/..")) {
+    fprintf(stderr, "usage: warren-delay TAG /run/netns/wr.NAME IF_A IF_B CONFIG_FILE\n");
+    return 2;
+  }
+  config_path = argv[5];
+  if (getrandom(&rng, sizeof rng, 0) != sizeof rng || rng == 0) rng = (uint64_t)now_ns() | 1;
+  if (read_config() < 0) {
+    fprintf(stderr, "warren-delay: unreadable configuration %s\n", config_path);
+    return 1;
+  }
+  int ns = open(argv[2], O_RDONLY | O_CLOEXEC);
+  if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+    perror(argv[2]);
+    return 1;
+  }
+  close(ns);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sig = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  int index_a, index_b;
+  int a = open_socket(argv[3], &index_a), b = open_socket(argv[4], &index_b);
+  if (sig < 0 || a < 0 || b < 0) {
+    perror("warren-delay: socket");
+    return 1;
+  }
+  unsigned char *buffer = malloc(MAX_FRAME);
+  if (!buffer) return 1;
+  setsid();
+  printf("ready\n");
+  fflush(stdout);
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
+  struct pollfd fds[3] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}, {.fd = sig, .events = POLLIN}};
+  uint64_t checked = now_ns();
+  for (;;) {
+    uint64_t now = now_ns();
+    if (poll(fds, 3, timeout_ms(now)) < 0 && errno != EINTR) return 1;
+    for (int i = 0; i < 2; i++) if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) return 0;
+    if (fds[2].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      while (read(sig, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo != SIGHUP) return 0;
+        read_config();
+      }
+    }
+    if (fds[0].revents & POLLIN) pass(a, b, &toward_b, buffer);
+    if (fds[1].revents & POLLIN) pass(b, a, &toward_a, buffer);
+    now = now_ns();
+    flush(&toward_b, b, now);
+    flush(&toward_a, a, now);
+    // Packet sockets may miss an interface's removal in some kernels: look once a second.
+    if (now - checked > 1000000000u) {
+      checked = now;
+      if ((int)if_nametoindex(argv[3]) != index_a || (int)if_nametoindex(argv[4]) != index_b) return 0;
+    }
+  }
+}
