@@ -4,6 +4,7 @@ import { configManifests } from './config.ts';
 import { namespaceName } from './labels.ts';
 import { namespaceManifest } from './namespace.ts';
 import { networkPolicies } from './network-policy.ts';
+import { portForwardLine } from './published.ts';
 import { envNotes } from './not-exported.ts';
 import { serviceManifest } from './service.ts';
 import type { ExportInput, ExportNote, K8sExport, OutputFile, ServiceContext } from './types.ts';
@@ -40,7 +41,8 @@ export function exportK8s(input: ExportInput): K8sExport {
     });
     // Its own file, readable by its owner only: values in clear text that should not land in git.
     if (secret) files.push({ name: `${service.name}.secret.yaml`, manifests: [{ manifest: secret, comments: ['values from the recipe in clear text: keep this file out of version control'] }], secret: true });
-    if (exposed.manifest && service.port !== undefined) usage.push(`kubectl -n ${namespace} port-forward svc/${service.name} ${service.port}:${service.port}`);
+    const forward = exposed.manifest ? portForwardLine(namespace, service) : undefined;
+    if (forward) usage.push(forward);
   }
   return { namespace, files, notes, usage };
 }

@@ -7,6 +7,7 @@ import { environmentMapping } from './config.ts';
 import { podLabels, selectorLabels, serviceLabels } from './labels.ts';
 import { recipeLine } from './notes.ts';
 import { readinessMapping } from './probes.ts';
+import { publishMapping } from './published.ts';
 import { securityMapping } from './security.ts';
 import { portMapping } from './service.ts';
 import type { PodParts, ServiceContext, ServiceMapping } from './types.ts';
@@ -14,7 +15,7 @@ import { dependsOnMapping } from './wait-for.ts';
 
 // One entry per option of a service; `user`, `limits`, `restart` and `volumes` (which makes the
 // workload a StatefulSet with claim templates) each join as one more mapping file.
-const SERVICE_MAPPINGS: readonly ServiceMapping[] = [commandMapping, portMapping, environmentMapping, readinessMapping, securityMapping, dependsOnMapping];
+const SERVICE_MAPPINGS: readonly ServiceMapping[] = [commandMapping, portMapping, environmentMapping, readinessMapping, securityMapping, dependsOnMapping, publishMapping];
 
 export function podParts(context: ServiceContext): PodParts {
   const image = context.input.images.get(context.service.name) ?? '';
