@@ -1,50 +1,43 @@
-// `warren ui [--port 4848] [--open] [--state-dir DIR]`: serves the page until Ctrl-C or SIGTERM.
+// `warren ui [--port 4848] [--open]`: serves the web view until Ctrl-C or SIGTERM. The server is
+// loaded only when this command runs, so other commands start no slower for it.
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_UI_PORT, startUiServer } from '../ui/server.ts';
+import { DEFAULT_UI_PORT } from '../ui/api-types.ts';
 
-export const UI_USAGE = `Usage: warren ui [--port ${DEFAULT_UI_PORT}] [--open] [--state-dir DIR]
+/** The command's entry in the CLI (a CommandSpec of args.ts): help and option checks come from it. */
+export const UI_COMMAND = {
+  name: 'ui',
+  summary: 'a web page of every instance on this machine: topology, health, live logs, events, down',
+  usage: `[--port ${DEFAULT_UI_PORT}] [--open]`,
+  recipe: 'none',
+  examples: ['warren ui', 'warren ui --port 5000 --open'],
+  options: ['port', 'open', 'state-dir'],
+  details: 'Serves on 127.0.0.1 only and prints the URL to open: its token is the only way in (keep it to yourself). Runs until Ctrl-C; instances may come and go meanwhile.',
+} as const;
 
-Serves a page of every instance on this machine (topology, health, live logs, events, actions)
-on 127.0.0.1 only. Open the URL it prints: its token is the only way in.
+export interface UiCommandOptions {
+  readonly port?: string | undefined;
+  readonly open?: boolean;
+  readonly stateDir?: string | undefined;
+}
 
-  -p, --port <port>     where to listen (default ${DEFAULT_UI_PORT}; 0 picks a free one)
-      --open            open the page in the desktop's browser (xdg-open)
-      --state-dir <dir> the state dir to show (default $WARREN_STATE_DIR or /run/warren)
-  -h, --help            this text`;
-
-export async function uiCommand(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      port: { type: 'string', short: 'p' },
-      open: { type: 'boolean' },
-      'state-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`${UI_USAGE}\n`);
-    return 0;
+export async function uiCommand(options: UiCommandOptions): Promise<number> {
+  const port = options.port === undefined ? DEFAULT_UI_PORT : Number(options.port);
+  if (!/^\d{1,5}$/.test(options.port ?? '0') || port > 65535) {
+    throw new UsageError(`--port must be a port number (0-65535; 0 picks a free one), not ${JSON.stringify(options.port)}`);
   }
-  const port = values.port === undefined ? DEFAULT_UI_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || !/^\d+$/.test(values.port ?? '0')) {
-    throw new UsageError(`--port must be a port number (0-65535), not ${JSON.stringify(values.port)}`);
-  }
+  const { startUiServer } = await import('../ui/server.ts');
   let server;
   try {
-    server = await startUiServer({ port, ...(values['state-dir'] ? { stateDir: values['state-dir'] } : {}) });
+    server = await startUiServer({ port, ...(options.stateDir ? { stateDir: options.stateDir } : {}) });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use on 127.0.0.1 (another warren ui?); pick one with --port`);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${port} of 127.0.0.1 is in use (another warren ui?); pick another with --port`);
     throw error;
   }
   process.stdout.write(`warren ui: ${server.url}\n(127.0.0.1 only; the token in the URL is the key. Ctrl-C stops it.)\n`);
-  if (values.open && !openBrowser(server.url)) process.stdout.write('warren ui: no xdg-open here; open the URL above in a browser\n');
+  if (options.open && !openBrowser(server.url)) process.stdout.write('warren ui: no xdg-open here; open the URL above in a browser\n');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

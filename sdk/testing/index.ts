@@ -103,6 +103,7 @@ export function useEnv<S extends string>(recipe: EnvBuilder<string, S, string>, 
     shape: (target, link) => now().shape(target, link),
     partition: (a, b) => now().partition(a, b),
     heal: () => now().heal(),
+    restart: (service: S) => now().restart(service),
     network: () => now().network(),
     down: bringDown,
     [Symbol.asyncDispose]: bringDown,
@@ -141,15 +142,21 @@ function hooksOf(runner: NodeTestHooks | VitestHooks | UvuSuite, timeout: number
 }
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** After an interrupt, the longest the process waits for its instances to come down. */
+const DOWN_DEADLINE_MS = 30_000;
 let watching = false;
 
 /** Ctrl-C or a runner's SIGTERM: every instance of this process comes down, then the process ends as the signal would have ended it. */
 function watchInterrupts(): void {
   if (watching) return;
   watching = true;
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    for (const s of INTERRUPTS) process.off(s, onSignal);
+    // A runner often follows Ctrl-C with SIGTERM: it must not cut the down short.
+    if (stopping) return;
+    stopping = true;
     const exit = 128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[signal]!;
+    setTimeout(() => process.exit(exit), DOWN_DEADLINE_MS).unref();
     void Promise.allSettled([...live].map((instance) => instance.down())).then(() => process.exit(exit));
   };
   for (const s of INTERRUPTS) process.on(s, onSignal);

@@ -3,9 +3,11 @@
 import type { Instance } from '../runtime/instance.ts';
 import type { ActionInfo } from './api-types.ts';
 
+/** The JSON body of the request: `service` is checked here; what else an action takes, it checks itself. */
 export interface ActionArgs {
   /** For per-service actions: a service of the instance (checked before `run`). */
   readonly service?: string;
+  readonly [field: string]: unknown;
 }
 
 export interface Action extends ActionInfo {
@@ -23,10 +25,12 @@ export const ACTIONS: readonly Action[] = [
       return `${handle.name}/${handle.instance} is down`;
     },
   },
-  // Next, when the handle has them (one line each):
+  // Next, one line each once the handle has them (the page draws a button, and a service picker
+  // for perService; errors come back as the SDK throws them):
   // { name: 'restart', label: 'Restart', perService: true, run: async (h, a) => (await h.restart(a.service!), `${a.service} restarted`) },
-  // { name: 'shape', label: 'Shape link', perService: true, run: async (h, a) => ... h.shape(a.service!, a.impairment) },
-  // { name: 'partition', ... h.partition(...) }, { name: 'heal', ... h.heal() },
+  // { name: 'shape', label: 'Shape link', perService: true, run: async (h, a) => (await h.shape(a.service!, linkOf(a.link)), `${a.service}'s link shaped`) },
+  // { name: 'partition', label: 'Partition', run: async (h, a) => (await h.partition(groupOf(a.a), groupOf(a.b)), 'partitioned') },
+  // { name: 'heal', label: 'Heal', run: async (h) => (await h.heal(), 'healed') },
 ];
 
 export function findAction(name: string): Action | undefined {

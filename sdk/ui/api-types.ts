@@ -75,6 +75,8 @@ export interface ChainStep {
   /** Offset of its start from the start of the up, ms. */
   readonly startMs: number;
   readonly ms: number;
+  /** Between the end of the step it waited for and its own start (scheduling, batching). */
+  readonly gapMs: number;
 }
 
 export interface CriticalChain {
@@ -113,6 +115,9 @@ export type StreamMessage =
   | { readonly type: 'log'; readonly service: string; readonly lines: readonly string[]; readonly dropped?: number }
   | { readonly type: 'events'; readonly events: readonly LoggedEvent[] }
   | { readonly type: 'gone' };
+
+/** Where `warren ui` listens unless told otherwise. */
+export const DEFAULT_UI_PORT = 4848;
 
 /** The header that carries the token on every request the page makes (never a cookie: no CSRF). */
 export const TOKEN_HEADER = 'x-warren-token';

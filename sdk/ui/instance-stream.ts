@@ -1,7 +1,8 @@
 // One server-sent-events stream per open instance view: every service's log and the event log,
-// batched every FLUSH_MS, with back-pressure (nothing is written while the socket is full; the
-// batcher keeps the newest lines meanwhile). Ends with `gone` when the instance goes away.
+// batched every FLUSH_MS, with back-pressure (while the socket is full nothing is read or written:
+// the logs wait on disk). Ends with `gone` when the instance goes away.
 import type { ServerResponse } from 'node:http';
+import { LogTails } from '../ops/log-tail.ts';
 import type { Instance } from '../runtime/instance.ts';
 import type { StreamMessage } from './api-types.ts';
 import { LineBatcher } from './line-batcher.ts';
@@ -36,18 +37,24 @@ export async function streamInstance(handle: Instance, res: ServerResponse, sign
     blocked = false;
     flush();
   });
-  const timer = setInterval(flush, FLUSH_MS);
+  // The logs are read on the flush timer: one read of each log per flush, however fast they grow.
+  const tails = new LogTails(handle, handle.plan.services.map((s) => s.name));
+  let gone: () => void = () => undefined;
+  const logsGone = new Promise<void>((resolve) => (gone = resolve));
+  const tick = () => {
+    if (!blocked) for (const { service, text } of tails.read()) batcher.addText(service, text);
+    if (tails.gone()) gone();
+    flush();
+  };
+  tick();
+  const timer = setInterval(tick, FLUSH_MS);
+  signal.addEventListener('abort', () => gone(), { once: true });
   try {
-    const followers = [
-      ...handle.plan.services.map(async ({ name }) => {
-        for await (const text of handle.followLogs(name, { signal })) batcher.addText(name, text);
-      }),
-      (async () => {
-        for await (const event of handle.events({ follow: true, signal })) batcher.addEvent(event);
-      })(),
-    ];
-    // Each follower ends when the instance's folder is gone or the client left (signal).
-    await Promise.allSettled(followers);
+    const events = (async () => {
+      for await (const event of handle.events({ follow: true, signal })) batcher.addEvent(event);
+    })();
+    // Both end when the instance's folder is gone or the client left (signal).
+    await Promise.allSettled([logsGone, events]);
     if (!signal.aborted) {
       blocked = false;
       flush();

@@ -1,25 +1,25 @@
 // `warren ui`: a web page of every instance on this machine, served on 127.0.0.1 only. Everything
 // it shows and does goes through the SDK (instancesStatus, openInstance and the handle), so it
 // sees instances come and go like `warren status` does.
+import type { LoggedEvent } from '../../dsl/events.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Drivers } from '../drivers/types.ts';
 import { InstanceError, messageOf, ServiceError, SpecError, WarrenError } from '../errors.ts';
 import { openInstance } from '../ops/open.ts';
 import { instancesStatus } from '../ops/status.ts';
+import { criticalChain } from '../ops/timings.ts';
 import type { Instance } from '../runtime/instance.ts';
-import { ACTIONS, argsProblem, findAction } from './actions.ts';
-import type { ActionResult, InstanceDetail, InstancesResponse } from './api-types.ts';
+import { ACTIONS, argsProblem, findAction, type ActionArgs } from './actions.ts';
+import { DEFAULT_UI_PORT, type ActionResult, type CriticalChain, type InstanceDetail, type InstancesResponse } from './api-types.ts';
 import { loadWebAssets, type WebAssets } from './assets.ts';
-import { criticalChain } from './critical-chain.ts';
 import { newToken, refusal } from './guard.ts';
 import { streamInstance } from './instance-stream.ts';
 import { pageHtml, SECURITY_HEADERS } from './page.ts';
 import { topologyOf } from './topology.ts';
 
-export const DEFAULT_UI_PORT = 4848;
 /** Status answers are shared by the requests of this long (every open page polls). */
-const STATUS_TTL_MS = 400;
+const STATUS_TTL_MS = 900;
 const MAX_BODY_BYTES = 4096;
 
 export interface UiServerOptions {
@@ -73,7 +73,7 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
       const handle = open(env!, instance!);
       const problem = argsProblem(action, handle, args);
       if (problem) return json(res, 400, result(false, problem));
-      json(res, 200, result(true, await action.run(handle, args as object)));
+      json(res, 200, result(true, await action.run(handle, args as ActionArgs)));
     }],
   ];
 
@@ -134,16 +134,23 @@ function route(routes: readonly Route[], method: string, path: string): ((req: I
 }
 
 async function detail(handle: Instance): Promise<InstanceDetail> {
-  const steps = [];
-  for await (const event of handle.events()) if (event.kind === 'step.start' || event.kind === 'step.done') steps.push(event);
+  const steps: LoggedEvent[] = [];
+  for await (const event of handle.events()) if (event.kind === 'step.start' || event.kind === 'step.done' || event.kind === 'instance.up') steps.push(event);
   return {
     env: handle.name,
     instance: handle.instance,
     topology: topologyOf(handle.plan),
     services: await handle.status(),
-    chain: criticalChain(handle.plan, steps),
+    chain: chainOf(criticalChain(handle.plan, steps)),
     actions: ACTIONS.map(({ name, label, confirm, perService }) => ({ name, label, ...(confirm ? { confirm } : {}), ...(perService ? { perService } : {}) })),
   };
+}
+
+/** The chain in the order it ran, first step first; null when the log holds no finished step. */
+function chainOf(timings: ReturnType<typeof criticalChain>): CriticalChain | null {
+  if (timings.chain.length === 0) return null;
+  const steps = [...timings.chain].reverse().map((t) => ({ step: t.id, kind: t.kind, startMs: t.startMs, ms: t.durationMs, gapMs: t.gapMs }));
+  return { totalMs: timings.totalMs, steps };
 }
 
 /** One answer of `load` shared by every caller within `ttl` ms, and by callers while it runs. */

@@ -64,6 +64,10 @@ test('the page shows a live instance, follows its logs and health, and brings it
     await page.getByLabel('Filter').fill(marker);
     assert.ok(await waitFor(async () => (await logs.locator('.line').count()) === 1, SHOWN_WITHIN_MS), 'only the matching line is left');
     await page.getByLabel('Filter').fill('');
+    for (const [service, path] of [['api', '/orders/42'], ['db', '/rows?table=orders'], ['web', '/checkout'], ['api', '/users/7']] as const) {
+      await fetch(dev.url(service, path), { signal: AbortSignal.timeout(5000) });
+    }
+    assert.ok(await waitFor(async () => (await logs.innerText()).includes('/users/7'), SHOWN_WITHIN_MS), 'every service\'s requests shown');
 
     // The event timeline and the critical chain of the up, from the event log.
     assert.ok(await waitFor(async () => (await page.locator('.timeline li[data-kind="service.ready"]').count()) === 3, SHOWN_WITHIN_MS), 'three service.ready events');
@@ -77,6 +81,7 @@ test('the page shows a live instance, follows its logs and health, and brings it
     assert.equal(pageErrors, [], 'errors on the page');
 
     mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator('h1').click();
     await page.screenshot({ path: join(ARTIFACTS, 'ui.png'), fullPage: true });
 
     // A service killed from outside turns stopped on the page, and its exit is in the timeline.

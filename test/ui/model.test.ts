@@ -1,10 +1,11 @@
-// What the page is drawn from, computed without a browser: the topology of a plan, the critical
-// chain of an up from its event log, and the bounded batching of log lines on both sides.
+// What the page is drawn from, computed without a browser: the topology of a plan, the tail of a
+// log that a view follows, and the bounded batching of log lines on both sides.
+import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { LoggedEvent } from '../../dsl/events.ts';
-import { loadRecipe, planInstance, type Plan } from '../../sdk/index.ts';
-import { criticalChain } from '../../sdk/ui/critical-chain.ts';
+import { loadRecipe, planInstance, type Instance, type Plan } from '../../sdk/index.ts';
+import { followLogTails } from '../../sdk/ops/log-tail.ts';
 import { LineBatcher } from '../../sdk/ui/line-batcher.ts';
 import { topologyOf } from '../../sdk/ui/topology.ts';
 import { LogBuffer, matches } from '../../sdk/ui/web/log-buffer.ts';
@@ -31,43 +32,6 @@ test('the topology has the host, the hub and each namespace with its services, w
   assert.equal(t.links.map((l) => `${l.from}->${l.to}`), ['hub->host', 'hub->ns:db', 'hub->ns:api', 'hub->ns:web']);
   assert.is(t.links[0]!.cidr, `${plan.hostAddress}/24`);
   assert.ok(t.links.every((l) => l.impairment === undefined && l.partitioned === undefined), 'nothing impaired or cut yet');
-});
-
-/** An event log of one up: each step starts when its dependencies are done; `ms` per step kind. */
-function upEvents(durations: Record<string, number>, startAt = Date.parse('2026-01-01T00:00:00.000Z')): LoggedEvent[] {
-  const done = new Map<string, number>();
-  const events: LoggedEvent[] = [];
-  const pending = [...plan.steps];
-  while (pending.length) {
-    const i = pending.findIndex((s) => s.after.every((a) => done.has(a)));
-    const step = pending.splice(i, 1)[0]!;
-    const start = Math.max(startAt, ...step.after.map((a) => done.get(a)!));
-    const ms = durations[step.id] ?? 1;
-    done.set(step.id, start + ms);
-    events.push({ kind: 'step.start', step: step.id, stepKind: step.kind, at: new Date(start).toISOString() });
-    events.push({ kind: 'step.done', step: step.id, ms, at: new Date(start + ms).toISOString() });
-  }
-  return events.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-}
-
-test('the critical chain follows, from the last step, the dependency that finished last', () => {
-  const chain = criticalChain(plan, upEvents({ 'service.ready:db': 300, 'service.ready:api': 200, 'service.ready:web': 100, 'veth.create:db': 50 }))!;
-  const ids = chain.steps.map((s) => s.step);
-  assert.is(ids.at(-1), 'service.ready:web');
-  assert.ok(ids.indexOf('service.ready:db') < ids.indexOf('service.ready:api') && ids.indexOf('service.ready:api') < ids.indexOf('service.ready:web'), ids.join(' '));
-  assert.ok(ids.includes('veth.create:db'), 'the slow veth of db held db up');
-  assert.is(chain.steps[0]!.startMs, 0);
-  assert.is(chain.totalMs, chain.steps.at(-1)!.startMs + chain.steps.at(-1)!.ms);
-  for (let i = 1; i < chain.steps.length; i++) assert.ok(chain.steps[i]!.startMs >= chain.steps[i - 1]!.startMs + chain.steps[i - 1]!.ms, 'each waited for the one before');
-});
-
-test('a slower branch moves the chain onto it; only the last up counts; no up, no chain', () => {
-  const slowVethWeb = criticalChain(plan, upEvents({ 'veth.create:web': 5000 }))!;
-  assert.ok(slowVethWeb.steps.some((s) => s.step === 'veth.create:web'));
-  assert.not.ok(slowVethWeb.steps.some((s) => s.step === 'service.ready:db'));
-  const twice = [...upEvents({ 'service.ready:db': 999 }), ...upEvents({ 'veth.create:web': 5000 }, Date.parse('2026-01-01T01:00:00.000Z'))];
-  assert.equal(criticalChain(plan, twice)!.steps.map((s) => s.step), slowVethWeb.steps.map((s) => s.step));
-  assert.is(criticalChain(plan, []), null);
 });
 
 test('the server batches lines per service, keeps a cut line for later, and drops the oldest past its bound', () => {
@@ -105,6 +69,41 @@ test('the page keeps a bounded ring of lines and hands each to the view once', (
   assert.ok(matches(line, 'a', 'N46'), 'case-insensitive');
   assert.not.ok(matches(line, 'b', ''));
   assert.not.ok(matches(line, '', 'zzz'));
+});
+
+test('a followed log starts at its tail on a line start, then gets what is appended, also after a rotation', async () => {
+  const dir = tempStateDir('uitail');
+  const logs = join(dir.path, 'logs');
+  mkdirSync(logs);
+  const file = join(logs, 'a.log');
+  const handle = { name: 'x', plan: { services: [{ name: 'a' }] }, logFile: () => file } as unknown as Instance;
+  const big = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'y'.repeat(40)}`).join('\n') + '\n';
+  writeFileSync(file, big);
+  const stop = new AbortController();
+  const chunks = followLogTails(handle, ['a'], { tailBytes: 10_000, signal: stop.signal });
+  try {
+    const first = (await chunks.next()).value!.text;
+    assert.ok(first.length <= 10_000, `${first.length} bytes`);
+    assert.match(first, /^line \d+ y+\n/, 'begins with a whole line');
+    assert.ok(first.endsWith('line 4999 ' + 'y'.repeat(40) + '\n'));
+    appendFileSync(file, 'appended\n');
+    assert.equal((await chunks.next()).value, { service: 'a', text: 'appended\n' });
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, 'after rotation\n');
+    assert.equal((await chunks.next()).value, { service: 'a', text: 'after rotation\n' });
+    appendFileSync(file, 'z'.repeat(300_000) + '\nlast\n');
+    const burst = (await chunks.next()).value!.text;
+    assert.ok(burst.length <= 256 * 1024, 'a burst is cut to the newest part');
+    assert.ok(burst.endsWith('last\n'));
+    rmSync(dir.path, { recursive: true, force: true });
+    assert.ok((await chunks.next()).done, 'ends once the instance folder is gone');
+  } finally {
+    stop.abort();
+    await chunks.return(undefined);
+    dir.remove();
+  }
+  const unknown = await followLogTails(handle, ['nope']).next().then(() => 'no error', (error: { code?: string }) => error.code);
+  assert.is(unknown, 'SERVICE_NOT_FOUND');
 });
 
 test.run();

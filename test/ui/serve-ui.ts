@@ -1,4 +1,4 @@
-// `warren ui` as the CLI runs it (the command's own code), in a process of its own: for the browser test.
-import { uiCommand } from '../../sdk/cli/ui-command.ts';
+// `warren ui ARGS` through the CLI's own dispatch, from the sources: for the browser test.
+import { runCli } from '../../sdk/cli/main.ts';
 
-process.exitCode = await uiCommand(process.argv.slice(2));
+await runCli(['ui', ...process.argv.slice(2)]);

@@ -21,7 +21,13 @@ export function describe(e: LoggedEvent): { text: string; bad?: boolean } {
     case 'instance.down': return { text: 'down' };
     case 'instance.reaped': return { text: `reaped ${e.instance}` };
     case 'warning': return { text: e.message, bad: true };
+    // Kinds this page does not know yet (later issues add some): their fields as they are.
+    default: return { text: fieldsOf(e as unknown as Record<string, unknown>) };
   }
+}
+
+function fieldsOf(event: Record<string, unknown>): string {
+  return Object.entries(event).filter(([k]) => k !== 'kind' && k !== 'at').map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
 }
 
 export function Timeline({ events }: { readonly events: readonly LoggedEvent[] }) {
