@@ -11,7 +11,7 @@ import { waitUntil } from './poll.ts';
 import { isRunning, readStat } from './procfs.ts';
 import type { ServiceExit, ServiceRecord, ServiceStart } from './types.ts';
 
-const PROTOCOL = 'warren-launch/2';
+const PROTOCOL = 'warren-launch/3';
 
 /** Where the session reports what the services did, for the driver's bookkeeping. */
 export interface SessionEvents {
@@ -184,13 +184,26 @@ function frame(fields: readonly string[]): string {
 function startRecord(services: readonly ServiceArgs[]): string {
   const fields = [PROTOCOL, 'start', String(services.length)];
   for (const s of services) {
-    const env = Object.entries({ ...process.env, ...s.env }).map(([key, value]) => `${key}=${value ?? ''}`);
+    // Exactly the planned environment: nothing of this process's reaches a service.
+    const env = Object.entries(s.env).map(([key, value]) => `${key}=${value}`);
     const hidden = s.hiddenPaths ?? [];
     const stopTimeout = Math.min(Math.max(0, Math.round(s.stopTimeout)), 0x7fffffff);
+    const mounts = (s.mounts ?? []).flatMap((m) => [m.kind, m.source, m.target, m.kind === 'tmpfs' ? (m.size ? `size=${m.size}` : '') : m.readonly ? 'ro' : 'rw']);
+    const cgroups = s.cgroupProcs ?? [];
     fields.push(s.service, `/run/netns/${s.netns}`, s.hostname, s.hostsFile, s.cwd, s.logFile, s.eventsFile, String(stopTimeout), capabilityMask(s));
+    fields.push(userField(s), s.readOnly ? '1' : '0', String(mounts.length / 4), ...mounts, String(cgroups.length), ...cgroups);
     fields.push(String(hidden.length), ...hidden, String(s.argv.length), ...s.argv, String(env.length), ...env);
   }
   return frame(fields);
+}
+
+/** "-" for root as launched, else "UID:GID:GROUP,GROUP..." (see launcher/launch.c). */
+function userField(service: ServiceArgs): string {
+  const user = service.user;
+  if (!user) return '-';
+  const ids = [user.uid, user.gid, ...user.groups];
+  if (!ids.every((n) => Number.isInteger(n) && n >= 0 && n < 0xffffffff)) throw notApplied(new Error(`service '${service.service}': user ${user.name} has an invalid uid, gid or group`));
+  return `${user.uid}:${user.gid}:${user.groups.join(',')}`;
 }
 
 /** The capabilities a service keeps, as the launcher's hex mask (bit N: capability N). */

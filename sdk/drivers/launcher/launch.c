@@ -8,10 +8,16 @@
 //
 // Usage: warren-launch OWNER_PID   (stdin: the control channel; stdout: reports)
 //   stdin: records, each "LENGTH\0" and then LENGTH bytes of NUL-terminated fields:
-//     "warren-launch/2" "start" COUNT, then per service:
+//     "warren-launch/3" "start" COUNT, then per service (a new field: one line in start_batch
+//     and one in launch-session.ts's startRecord, in the same place):
 //       NAME NETNS_PATH HOSTNAME HOSTS_FILE CWD LOG_FILE EVENTS_FILE STOP_TIMEOUT_MS CAPS_HEX
+//       USER ("-": stay root; else "UID:GID:GROUP,GROUP...", groups possibly empty)
+//       READ_ONLY ("0" or "1": the root view read-only except the service's own mounts)
+//       MOUNTC (KIND SOURCE TARGET OPTIONS)...  KIND: "bind" | "volume" (a bind whose source is
+//         never a symlink) | "tmpfs"; OPTIONS: "ro" or "rw" for binds, tmpfs's "size=..." or "".
+//       CGROUPC CGROUP_PROCS...  (cgroup.procs files the init joins before anything else)
 //       HIDDENC HIDDEN... ARGC ARGV... ENVC ENV...
-//     "warren-launch/2" "detach"
+//     "warren-launch/3" "detach"
 //   Services are numbered in the order they arrive, across records, from 0.
 //   stdout, one line each: "started I PID" (PID: its init, which leads its process group),
 //     "failed I MESSAGE", "exit I CODE SIGNAL" (CODE or SIGNAL is -1; a command killed by signal N
@@ -29,6 +35,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
@@ -48,7 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL "warren-launch/2"
+#define PROTOCOL "warren-launch/3"
 #define EXIT_LAUNCH 125 /* like env(1) and container runtimes: the launcher, not the command, failed */
 #define MAX_LINE (64 * 1024) /* a longer line is split: a service printing without newlines costs no memory */
 #define LOG_LIMIT (8 << 20)  /* a log is rotated to <file>.1 past this */
@@ -119,12 +126,33 @@ struct service {
   struct stream out, err;
 };
 
+/** A mount made in the service's mount namespace only. */
+struct mount_spec {
+  char *kind, *source, *target, *options;
+};
+
+/** Who the service runs as: root when !set. */
+struct user_spec {
+  int set;
+  uid_t uid;
+  gid_t gid;
+  size_t group_count;
+  gid_t groups[64];
+};
+
 /** What an init needs until it execs; points into the control record, freed once the batch is cloned. */
 struct launch {
   struct service *service;
   char *netns, *hostname, *hosts, *cwd;
-  char **argv, **envp, **hidden;
+  char **argv, **envp, **hidden, **cgroups;
   uint64_t caps;
+  struct user_spec user;
+  int read_only;
+  long mount_count;
+  struct mount_spec *mounts;
+  int *cgroup_fds; /* opened by the launcher in the host's mounts; -1 after a failed open */
+  char *cgroup_failed; /* the first that could not be opened: the service is not started */
+  int cgroup_errno;
   int netns_fd, netns_errno;
   int out_w, err_w;
 };
@@ -270,10 +298,6 @@ static void exec_command(struct launch *l) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL); // a stop that came before this point is delivered now
-  if (chdir(l->cwd) < 0) {
-    dprintf(2, "warren: cannot enter %s: %s\n", l->cwd, strerror(errno));
-    _exit(EXIT_LAUNCH);
-  }
   environ = l->envp;
   execvp(l->argv[0], l->argv);
   int code = errno == ENOENT ? 127 : 126;
@@ -339,9 +363,13 @@ static void hide(char **paths) {
 /**
  * Keeps only the capabilities in `keep` (bit N: capability N): out of the bounding set, so no exec
  * gets them back, and out of the effective, permitted, inheritable and ambient sets; then
- * no_new_privs, so no setuid or file-capability binary raises them again.
+ * no_new_privs, so no setuid or file-capability binary raises them again. With a user, its groups,
+ * gid and uid are set in between (that needs CAP_SETGID/SETUID, which the capset takes away): a
+ * non-root uid ends with no capability at all (the kernel clears them on setuid, capset clears the
+ * inheritable set), as a non-root process in a Docker container does; the bounding set still
+ * limits what it could ever regain.
  */
-static void drop_capabilities(uint64_t keep) {
+static void drop_capabilities(uint64_t keep, const struct user_spec *user) {
   // What warren itself lacks (this machine's bounding set) a service cannot be given either.
   uint64_t held = 0;
   for (int cap = 0, has; cap < 64 && (has = prctl(PR_CAPBSET_READ, cap)) >= 0; cap++) {
@@ -350,11 +378,104 @@ static void drop_capabilities(uint64_t keep) {
   }
   keep &= held;
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) die("clear ambient capabilities");
+  if (user->set) {
+    if (setgroups(user->group_count, user->groups) < 0) die("setgroups");
+    if (setresgid(user->gid, user->gid, user->gid) < 0) die("setgid");
+    if (setresuid(user->uid, user->uid, user->uid) < 0) die("setuid");
+    if (user->uid != 0) keep = 0;
+  }
   struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
   uint32_t low = (uint32_t)keep, high = (uint32_t)(keep >> 32);
   struct __user_cap_data_struct data[2] = {{low, low, low}, {high, high, high}};
   if (syscall(SYS_capset, &header, data) < 0) die("capset");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+}
+
+/** Joins each cgroup (opened by the launcher): writing 0 moves the writer itself, whatever its pid here. */
+static void join_cgroups(struct launch *l) {
+  for (long i = 0; l->cgroups[i]; i++) {
+    if (l->cgroup_fds[i] < 0 || write(l->cgroup_fds[i], "0", 1) != 1) die(l->cgroups[i]);
+  }
+}
+
+static unsigned long bind_flags(const char *options) {
+  return MS_NOSUID | MS_NODEV | (strcmp(options, "ro") == 0 ? MS_RDONLY : 0);
+}
+
+/**
+ * The service's own mounts, on targets that exist (the plan created missing ones). A volume's
+ * source is opened without following a symlink and bound from its descriptor, so what is mounted
+ * is the folder the launcher checked, never where a link would point.
+ */
+static void mount_own(struct launch *l) {
+  for (long i = 0; i < l->mount_count; i++) {
+    struct mount_spec *m = &l->mounts[i];
+    if (strcmp(m->kind, "tmpfs") == 0) {
+      char data[256];
+      snprintf(data, sizeof data, "mode=0755,uid=%u,gid=%u%s%s", l->user.set ? l->user.uid : 0, l->user.set ? l->user.gid : 0, *m->options ? "," : "", m->options);
+      if (mount("tmpfs", m->target, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0) die(m->target);
+      continue;
+    }
+    char source[64];
+    const char *from = m->source;
+    int fd = -1;
+    if (strcmp(m->kind, "volume") == 0) {
+      fd = open(m->source, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) die(m->source);
+      snprintf(source, sizeof source, "/proc/self/fd/%d", fd);
+      from = source;
+    }
+    if (mount(from, m->target, NULL, MS_BIND | MS_REC, NULL) < 0) die(m->target);
+    if (fd >= 0) close(fd);
+    if (mount(NULL, m->target, NULL, MS_BIND | MS_REMOUNT | bind_flags(m->options), NULL) < 0) die(m->target);
+  }
+}
+
+/** Whether `path` is one of the service's mount targets or lies below one. */
+static int is_own_mount(struct launch *l, const char *path) {
+  for (long i = 0; i < l->mount_count; i++) {
+    size_t n = strlen(l->mounts[i].target);
+    if (strncmp(path, l->mounts[i].target, n) == 0 && (path[n] == '\0' || path[n] == '/')) return 1;
+  }
+  return 0;
+}
+
+/** A mountinfo field with its octal escapes (\040 for a space) decoded, in place. */
+static char *unescape(char *field) {
+  char *out = field;
+  for (char *in = field; *in; out++) {
+    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] && in[3]) {
+      *out = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+      in += 4;
+    } else *out = *in++;
+  }
+  *out = '\0';
+  return field;
+}
+
+/**
+ * `readonly`: every mount of the service's view read-only except its own, keeping each mount's
+ * nosuid/nodev/noexec. Its /proc, /sys and /dev are made afterwards, as for every service.
+ */
+static void read_only_root(struct launch *l) {
+  FILE *info = fopen("/proc/self/mountinfo", "re");
+  if (!info) die("/proc/self/mountinfo");
+  char line[8192];
+  while (fgets(line, sizeof line, info)) {
+    char *fields[6], *save = NULL, *at = line;
+    int n = 0;
+    for (char *f; n < 6 && (f = strtok_r(at, " ", &save)); at = NULL) fields[n++] = f;
+    if (n < 6) continue;
+    char *point = unescape(fields[4]);
+    if (is_own_mount(l, point)) continue;
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+    if (strstr(fields[5], "nosuid")) flags |= MS_NOSUID;
+    if (strstr(fields[5], "nodev")) flags |= MS_NODEV;
+    if (strstr(fields[5], "noexec")) flags |= MS_NOEXEC;
+    // A mount covered by a later one cannot be reached by its path (EINVAL there): nothing to do.
+    if (mount(NULL, point, NULL, flags, NULL) < 0 && errno != EINVAL && errno != ENOENT && errno != EACCES) die(point);
+  }
+  fclose(info);
 }
 
 /** The command, once forked: where the init passes a stop signal. */
@@ -388,13 +509,22 @@ static int run_init(void *arg) {
     die(l->netns);
   }
   if (setns(l->netns_fd, CLONE_NEWNET) < 0) die("setns");
+  // First: a service that cannot be limited does not run at all.
+  join_cgroups(l);
   close_range(3, ~0U, 0);
   if (sethostname(l->hostname, strlen(l->hostname)) < 0) die("sethostname");
-  // The hosts file lives in the state dir: bound before the state dir is hidden.
+  // The hosts file and the volumes live in the state dir: bound before the state dir is hidden.
   if (mount(l->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) die("bind /etc/hosts");
+  mount_own(l);
+  if (l->read_only) read_only_root(l);
   mount_system();
   hide(l->hidden);
-  drop_capabilities(l->caps);
+  // As root: a service user that may not enter its folder still starts there.
+  if (chdir(l->cwd) < 0) {
+    dprintf(2, "warren: cannot enter %s: %s\n", l->cwd, strerror(errno));
+    _exit(EXIT_LAUNCH);
+  }
+  drop_capabilities(l->caps, &l->user);
   // The forwarded signals are still blocked (from the launcher): a stop that came early waits here.
   on_forwarded(forward);
   command_pid = fork();
@@ -435,6 +565,43 @@ static void make_service_mounts(void) {
   if (umount2("/run/netns", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) die("detach /run/netns");
 }
 
+/** "-" (root, as launched) or "UID:GID:GROUP,GROUP...". */
+static void parse_user(const char *field, struct user_spec *user) {
+  *user = (struct user_spec){0};
+  if (strcmp(field, "-") == 0) return;
+  char *end;
+  unsigned long uid = strtoul(field, &end, 10);
+  if (end == field || *end != ':' || uid > 0xfffffffeUL) fail_spec("bad user");
+  const char *at = end + 1;
+  unsigned long gid = strtoul(at, &end, 10);
+  if (end == at || *end != ':' || gid > 0xfffffffeUL) fail_spec("bad user");
+  user->set = 1;
+  user->uid = (uid_t)uid;
+  user->gid = (gid_t)gid;
+  for (at = end + 1; *at;) {
+    unsigned long group = strtoul(at, &end, 10);
+    if (end == at || (*end != ',' && *end != '\0') || group > 0xfffffffeUL) fail_spec("bad user groups");
+    if (user->group_count == sizeof user->groups / sizeof *user->groups) fail_spec("too many groups");
+    user->groups[user->group_count++] = (gid_t)group;
+    at = *end ? end + 1 : end;
+  }
+}
+
+static void parse_mounts(struct launch *l) {
+  l->mount_count = next_number(10, 1000);
+  l->mounts = calloc(l->mount_count ? l->mount_count : 1, sizeof *l->mounts);
+  if (!l->mounts) die("calloc");
+  for (long i = 0; i < l->mount_count; i++) {
+    struct mount_spec *m = &l->mounts[i];
+    m->kind = next_field();
+    m->source = next_field();
+    m->target = next_field();
+    m->options = next_field();
+    int known = strcmp(m->kind, "bind") == 0 || strcmp(m->kind, "volume") == 0 || strcmp(m->kind, "tmpfs") == 0;
+    if (!known || m->target[0] != '/' || strchr(m->options, ',') != NULL) fail_spec("bad mount");
+  }
+}
+
 static struct service *new_service(void) {
   if (service_count == service_capacity) {
     service_capacity = service_capacity ? service_capacity * 2 : 8;
@@ -457,6 +624,10 @@ static void start_one(struct launch *l, long index) {
   struct stat st;
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   const char *what = "open its log";  /* what failed, for the report */
+  if (l->cgroup_failed) {
+    report("failed %ld cannot join cgroup %s: %s\n", index, l->cgroup_failed, strerror(l->cgroup_errno));
+    return;
+  }
   s->log_fd = open(s->log_path, OPEN_FLAGS, 0600);
   if (s->log_fd < 0 || fstat(s->log_fd, &st) < 0) goto failed;
   s->log_size = st.st_size;
@@ -502,6 +673,10 @@ static void start_batch(void) {
     s->events_path = copy(next_field());
     s->stop_timeout_ms = next_number(10, 0x7fffffff);
     l->caps = strtoull(next_field(), NULL, 16);
+    parse_user(next_field(), &l->user);
+    l->read_only = next_number(10, 1) == 1;
+    parse_mounts(l);
+    l->cgroups = next_list();
     l->hidden = next_list();
     l->argv = next_list();
     l->envp = next_list();
@@ -509,13 +684,26 @@ static void start_batch(void) {
   }
   enter_host_mounts();
   for (long i = 0; i < count; i++) {
-    launches[i].netns_fd = open(launches[i].netns, O_RDONLY | O_CLOEXEC);
-    launches[i].netns_errno = errno;
+    struct launch *l = &launches[i];
+    l->netns_fd = open(l->netns, O_RDONLY | O_CLOEXEC);
+    l->netns_errno = errno;
+    long n = 0;
+    while (l->cgroups[n]) n++;
+    if (!(l->cgroup_fds = calloc(n + 1, sizeof *l->cgroup_fds))) die("calloc");
+    for (long j = 0; j < n; j++) {
+      l->cgroup_fds[j] = open(l->cgroups[j], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (l->cgroup_fds[j] < 0 && !l->cgroup_failed) l->cgroup_failed = l->cgroups[j], l->cgroup_errno = errno;
+    }
   }
   make_service_mounts();
   for (long i = 0; i < count; i++) start_one(&launches[i], first + i);
   for (long i = 0; i < count; i++) {
     if (launches[i].netns_fd >= 0) close(launches[i].netns_fd);
+    for (long j = 0; launches[i].cgroups[j]; j++)
+      if (launches[i].cgroup_fds[j] >= 0) close(launches[i].cgroup_fds[j]);
+    free(launches[i].cgroup_fds);
+    free(launches[i].cgroups);
+    free(launches[i].mounts);
     free(launches[i].hidden);
     free(launches[i].argv);
     free(launches[i].envp);
