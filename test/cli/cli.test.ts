@@ -100,14 +100,6 @@ test('`validate` of a bad recipe prints every problem with file:line, exits 1, n
   }
 });
 
-// BUG: a recipe that imports the SDK by relative path (`import { env } from '../../sdk/index.ts'`, as
-// recipes inside this repo may) works under tsx but not through `warren <command> <recipe>`: the recipe
-// compiler (sdk/recipe/compile.ts) only externalises the bare 'warren' import, so a second copy of the
-// DSL is bundled into the compiled recipe, callerLocation() no longer recognises the DSL's own frames
-// and every location becomes dsl/location.ts:10:18 and every baseDir dsl/. Repro:
-//   node sdk/cli/bin.js validate test/fixtures/wrong-port.env.ts
-//   -> "dsl/location.ts:10:18  service 'web': /work/main/dsl/services/listen.mjs does not exist", exit 1
-// (`node --import tsx test/fixtures/wrong-port.env.ts validate` says "no problems").
 test('a recipe importing the SDK by relative path validates through the CLI with its own lines', async () => {
   const recipe = join(FIXTURES, 'wrong-port.env.ts');
   const result = await runArgv(warren('validate', recipe));
@@ -246,10 +238,6 @@ test('SIGINT during up (before ready) rolls back and leaves nothing', async () =
   noStackTrace(stderr);
 });
 
-// BUG: SIGINT while `up` waits for a service's readiness exits 1 with "up failed ... aborted: SIGINT"
-// instead of 130 with "rolled back": the probe's AbortedError reaches upCommand wrapped in a
-// StepError (UpError.cause is StepError, its cause the AbortedError), and sdk/cli/commands.ts only
-// checks `error.cause instanceof AbortedError`.
 test('SIGINT during up (before ready) exits 130', async () => {
   const { code, stderr } = await interruptSlowUp();
   assert.is(code, 130, stderr);

@@ -41,6 +41,30 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * A listener on a random loopback address that starts `delayMs` after its port was freed. Its
+ * `listening` says whether it got the port back (false on EADDRINUSE: someone took it meanwhile).
+ */
+async function lateListener(delayMs: number): Promise<{ address: string; port: number; listening: Promise<boolean>; connections(): number; close(): void }> {
+  const address = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+  const probe = createServer();
+  const port = await new Promise<number>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, address, () => resolve((probe.address() as { port: number }).port));
+  });
+  await new Promise((resolve) => probe.close(resolve));
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted++;
+    socket.destroy();
+  });
+  const listening = new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    setTimeout(() => server.listen(port, address, () => resolve(true)), delayMs);
+  });
+  return { address, port, listening, connections: () => accepted, close: () => server.close() };
+}
+
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -67,14 +91,18 @@ test('tcp: ready once something listens, also when it starts listening late', as
   try {
     const port = await listen(server);
     await wait(args({ kind: 'tcp' }, { port }));
-    const late = createServer((s) => s.destroy());
-    const latePort = await closedPort();
-    setTimeout(() => void listen(late, latePort), 300);
-    try {
-      await wait(args({ kind: 'tcp' }, { port: latePort, timeout: 5000 }));
-    } finally {
-      late.close();
+    // A port freed and listened on again 300 ms later; if another process took it meanwhile, try again.
+    let provedLate = false;
+    for (let attempt = 0; attempt < 5 && !provedLate; attempt++) {
+      const late = await lateListener(300);
+      try {
+        const ready = await wait(args({ kind: 'tcp' }, { address: late.address, port: late.port, timeout: 5000 })).then(() => true, () => false);
+        provedLate = ready && (await late.listening) && late.connections() > 0;
+      } finally {
+        late.close();
+      }
     }
+    assert.ok(provedLate, 'tcp readiness of a late listener');
   } finally {
     server.close();
   }

@@ -1,9 +1,9 @@
 // The embedding API against the real kernel: recipes/checkout.env.ts brought up, used and taken down.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import checkout from '../../recipes/checkout.env.ts';
-import type { RunningEnv } from '../../sdk/index.ts';
+import { ServiceError, type RunningEnv } from '../../sdk/index.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { alive, forceCleanup, getJson, leftovers, netnsOf, pidsInNetns, pidsOfInstance, waitFor } from '../fixtures/support.ts';
 
@@ -85,10 +85,12 @@ test('each service sees only its own processes, its own hostname and an /etc/hos
       const health = await getJson(dev.url(service, '/health'));
       assert.is(health.body.pid, nodes[0]!.pid, `${service}'s own pid, as it reports it, is the node process it sees`);
       assert.ok(rows.length <= 4, `${service} sees only its own tree:\n${ps.stdout}`);
-      for (const other of SERVICES.filter((s) => s !== service)) {
-        const otherPid = (await getJson(dev.url(other, '/health'))).body.pid as number;
-        if (otherPid !== nodes[0]!.pid) assert.not.ok(rows.some((r) => r.pid === otherPid), `${service} must not see ${other}'s pid ${otherPid}`);
-      }
+      // Pids are namespace-local (every service's node is pid 2), so compare what cannot coincide:
+      // the node it sees carries its own name in its environment, never another service's.
+      const environ = await dev.exec(service, ['cat', `/proc/${nodes[0]!.pid}/environ`]);
+      assert.is(environ.exitCode, 0, environ.stderr);
+      const names = [...environ.stdout.matchAll(/WARREN_SERVICE=([a-z]+)/g)].map((m) => m[1]);
+      assert.equal(names, [service], `the node process ${service} sees is its own`);
 
       const hostname = await dev.exec(service, ['hostname']);
       assert.is(hostname.exitCode, 0);
@@ -103,6 +105,11 @@ test('each service sees only its own processes, its own hostname and an /etc/hos
       }
     }
     assert.is(readFileSync('/etc/hosts', 'utf8'), hostHostsBefore, "the host's /etc/hosts is untouched while up");
+    // Seen from the host: each service's processes are in a PID namespace of their own.
+    const pidNamespaces = SERVICES.map((service) => new Set(pidsInNetns(`wr.${ENV}.${dev.instance}.${service}`).map((pid) => readlinkSync(`/proc/${pid}/ns/pid`))));
+    for (const [i, spaces] of pidNamespaces.entries()) assert.is(spaces.size, 1, `${SERVICES[i]}'s processes share one PID namespace`);
+    const all = pidNamespaces.map((spaces) => [...spaces][0]);
+    assert.is(new Set([...all, readlinkSync('/proc/self/ns/pid')]).size, SERVICES.length + 1, `distinct PID namespaces, not the host's: ${all}`);
   });
   assert.is(readFileSync('/etc/hosts', 'utf8'), hostHostsBefore, "the host's /etc/hosts is untouched after down");
 });
@@ -166,13 +173,6 @@ test('two instances side by side (brought up concurrently): different subnets, s
   }
 });
 
-// BUG: subnets are allocated under a lock of the state dir, against that state dir's instances and
-// the host's routes; but the route of an instance appears only when its host link is made, so two
-// `up`s with different state dirs at the same time both get the first free /24 (10.213.0.0/24). The
-// host then has two links on one subnet, and one instance's dev.url() reaches the other instance's
-// services. Repro: start `checkout.up({ instance: 'a', stateDir: '/tmp/s1' })` and
-// `checkout.up({ instance: 'b', stateDir: '/tmp/s2' })` at once (Promise.all, or two processes):
-// both dev.address('user').host are 10.213.0.2, and `ip route` lists 10.213.0.0/24 twice.
 test('two concurrent ups with different state dirs get different subnets, each reaching its own services', async () => {
   const s1 = tempStateDir();
   const s2 = tempStateDir();
@@ -227,10 +227,12 @@ test('a service that dies after up does not stop down from removing everything',
     for (const pid of victim) process.kill(pid, 'SIGKILL');
     assert.ok(await waitFor(() => victim.every((pid) => !alive(pid)), 3000));
     const exec = await dev.exec('payment', ['true']).then(
-      (r) => `exit ${r.exitCode}`,
-      (e: Error) => e.message,
+      (r) => r,
+      (e: unknown) => e,
     );
-    assert.match(exec, /not running|exit/, `exec on a dead service is an error or a failed command, not a hang: ${exec}`);
+    assert.instance(exec, ServiceError, `exec on a dead service is an error, not a hang nor a command run elsewhere: ${JSON.stringify(exec)}`);
+    assert.is((exec as ServiceError).code, 'SERVICE_NOT_RUNNING');
+    assert.match((exec as ServiceError).message, /service 'payment' is not running/);
     assert.is((await getJson(dev.url('user', '/health'))).status, 200, 'the others live on');
   });
 });

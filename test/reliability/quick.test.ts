@@ -1,9 +1,11 @@
 // CI's share of the reliability suite: the quick subset of every category of issue 3 (faults,
 // crashes, signals, hostile services, concurrency, bad input, isolation) against the real kernel.
 // Every row must leak nothing and every trial must pass; `npm run reliability` is the full run.
+// test-timeout: 300
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatTable, type Row } from './lib/harness.ts';
+import { SEED } from './lib/random.ts';
 import { describeLeaks, leakCount } from './lib/system.ts';
 import { runCategories } from './run.ts';
 
@@ -18,7 +20,7 @@ test('reliability (quick): every category runs', async () => {
     if (pool === undefined) delete process.env.WARREN_SUBNET_POOL;
     else process.env.WARREN_SUBNET_POOL = pool;
   }
-  console.log(`\n${formatTable(rows)}\n      (quick reliability run: ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`\n${formatTable(rows)}\n      (quick reliability run: ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}: RELIABILITY_SEED=${SEED} repeats its random choices)`);
   for (const row of rows) if (row.failures) console.log(`      ${row.category}: ${row.failures} failing trial(s):\n${row.details.map((d) => `        - ${d.slice(0, 400)}`).join('\n')}`);
   assert.ok(rows.length >= 7, `only ${rows.length} rows`);
   for (const name of ['faults', 'crashes', 'signals', 'hostile', 'concurrency', 'bad input', 'isolation']) {

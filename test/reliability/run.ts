@@ -2,7 +2,8 @@
 // failures and leaked resources. RELIABILITY_QUICK=1 or --quick: a representative subset (~2 min).
 // --only=NAME[,NAME]: only categories whose name contains NAME. -v: every trial as it finishes.
 import { formatTable, type Config, type Row } from './lib/harness.ts';
-import { ALL_INSTANCES, describeLeaks, leakCount, leaksNow, snapshotRun, TAG, listLinks } from './lib/system.ts';
+import { SEED } from './lib/random.ts';
+import { describeLeaks, emptyLeaks, leakCount, runLeaks, TAG } from './lib/system.ts';
 
 export const CATEGORIES = ['faults', 'crashes', 'signals', 'hostile', 'concurrency', 'bad-input', 'isolation'] as const;
 
@@ -41,24 +42,20 @@ export function parseConfig(argv: readonly string[]): Config {
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   const started = Date.now();
-  const linksBefore = new Set(listLinks());
-  const before = snapshotRun(new Set(), `warren-rel-${process.pid}-`);
-  process.stderr.write(`warren reliability (${config.quick ? 'quick' : 'full'}), run tag ${TAG}\n`);
+  process.stderr.write(`warren reliability (${config.quick ? 'quick' : 'full'}), run tag ${TAG}, seed ${SEED} (RELIABILITY_SEED=${SEED} repeats the random choices)\n`);
   const rows = await runCategories(config);
-  // The whole run, compared with its start: anything named with our tag, or any link that appeared.
-  const newLinks = new Set(listLinks().filter((l) => !linksBefore.has(l) && /^wr[0-9a-f]{10}$/.test(l)));
-  const after = snapshotRun(newLinks, `warren-rel-${process.pid}-`);
-  const endLeaks = [
-    ...after.netns.filter((n) => !before.netns.includes(n)).map((n) => `netns ${n}`),
-    ...after.firewall.map((t) => `nft table ${t}`),
-    ...after.processes.filter((p) => !before.processes.includes(p)).map((p) => `process ${p}`),
-  ];
-  const again = leaksNow({ instances: [...ALL_INSTANCES.values()], stateDirs: [] });
-  if (leakCount(again)) endLeaks.push(`instances of this run: ${describeLeaks(again)}`);
+  // The whole run: anything carrying our tag, in every kind of resource, must be gone.
+  let endLeaks = emptyLeaks();
+  let endError = '';
+  try {
+    endLeaks = runLeaks();
+  } catch (error) {
+    endError = error instanceof Error ? error.message : String(error);
+  }
   process.stdout.write(`\n${formatTable(rows)}\n`);
-  process.stdout.write(`\n${config.quick ? 'quick' : 'full'} run: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  if (newLinks.size) process.stdout.write(`note: wr* host links that appeared during the run and are still there (ours or other runs'): ${[...newLinks].join(', ')}\n`);
-  if (endLeaks.length) process.stdout.write(`END-OF-RUN LEAKS (tag ${TAG}):\n  ${endLeaks.join('\n  ')}\n`);
+  process.stdout.write(`\n${config.quick ? 'quick' : 'full'} run: ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}\n`);
+  if (endError) process.stdout.write(`END-OF-RUN LEAK CHECK FAILED: ${endError}\n`);
+  if (leakCount(endLeaks)) process.stdout.write(`END-OF-RUN LEAKS (tag ${TAG}):\n  ${describeLeaks(endLeaks).split('; ').join('\n  ')}\n`);
   for (const row of rows) {
     for (const note of row.notes) process.stdout.write(`note [${row.category}]: ${note}\n`);
   }
@@ -66,7 +63,7 @@ async function main(): Promise<void> {
   for (const row of failing) {
     process.stdout.write(`\nFAILURES in ${row.category}:\n${row.details.map((d) => `  - ${d}`).join('\n')}\n`);
   }
-  process.exit(failing.length || endLeaks.length ? 1 : 0);
+  process.exit(failing.length || leakCount(endLeaks) || endError ? 1 : 0);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').slice(-2).join('/'))) await main();

@@ -127,11 +127,6 @@ test('the spec round-trips through JSON.stringify / JSON.parse', () => {
   assert.equal(viaBuilder, builder.spec, 'toJSON() gives the spec');
 });
 
-// BUG: dsl/builder.ts:49, :88 and :122 write `loc: callerLocation()` unconditionally; when no stack
-// frame has a file path (a recipe run with `node -e`, in the REPL, from eval'd or vm code, or with
-// Error.stackTraceLimit = 0) the spec holds `loc: undefined` keys, which JSON drops: the spec no
-// longer deep-equals its own JSON round trip. Repro: `node --import tsx -e "import('./dsl/index.ts')
-// .then(({env}) => console.log(env('x').namespace('a').spec))"` prints `loc: undefined` twice.
 test('a spec built where no recipe file is on the stack still round-trips through JSON', () => {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;

@@ -99,11 +99,6 @@ test('a torn last line does not hide the plan or the steps journaled before it',
   assert.equal(state.pending.map((s) => s.id), ['netns.create:_hub', 'netns.create:db']);
 });
 
-// BUG: sdk/runtime/journal.ts:24-32 — Journal.open() appends right after a torn last line (a
-// crash mid-write), so the first record written afterwards (by rollback, down or gc) is glued
-// onto the torn fragment, becomes unparsable and is silently dropped by readJournal().
-// Repro: write '{"t":"intent","ids":["a"]}\n{"t":"done","id"' to a file, Journal.open(it).append({t:'undone',id:'a'}),
-// readJournal(it) -> [{t:'intent',ids:['a']}]: the 'undone' record is lost, so replay still lists 'a' as pending.
 test('records appended after a torn last line are not lost', () => {
   const path = join(dir, 'journal.ndjson');
   writeFileSync(path, '{"t":"intent","ids":["a"]}\n{"t":"done","id"');

@@ -1,5 +1,6 @@
 // The runtime against fake drivers: a full up/down, a failure injected at every single step,
 // failing undos finished by gc, abort, and concurrent ups. The fake kernel must end up empty.
+import { getEventListeners } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,18 +8,24 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { env, http, started } from '../../dsl/index.ts';
 import type { EnvBuilder, EnvSpec, Loc } from '../../dsl/index.ts';
-import type { Drivers, ServiceRecord } from '../../sdk/drivers/types.ts';
+import type { Drivers, ExitCleanup, ServiceRecord } from '../../sdk/drivers/types.ts';
 import { BatchError } from '../../sdk/drivers/batch-error.ts';
 import { AbortedError, InstanceError, SpecError, StepError, UpError } from '../../sdk/errors.ts';
 import { hubNetns, userNetns } from '../../sdk/plan/names.ts';
 import { overlaps, parseCidr } from '../../sdk/plan/subnet.ts';
 import type { WarrenEvent } from '../../sdk/runtime/events.ts';
-import { openInstance, type Instance } from '../../sdk/runtime/instance.ts';
+import { openInstance } from '../../sdk/ops/open.ts';
+import type { Instance } from '../../sdk/runtime/instance.ts';
 import { instanceDir, readOwner, writeOwner } from '../../sdk/runtime/state.ts';
 import { gc } from '../../sdk/runtime/teardown.ts';
-import { up } from '../../sdk/runtime/up.ts';
+import { up } from '../../sdk/ops/up.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { createFakeDrivers, type FakeDrivers } from '../helpers/fake-drivers.ts';
+
+// Subnet claims go to a registry of this file's own, never the machine's /run/warren-subnets.
+const registry = tempStateDir('registry');
+process.env.WARREN_SUBNET_REGISTRY = registry.path;
+test.after(() => registry.remove());
 
 const thisFile = fileURLToPath(import.meta.url);
 const source = readFileSync(thisFile, 'utf8').split('\n');
@@ -27,10 +34,9 @@ const lineOf = (name: string) => source.findIndex((l) => l.includes(`// @${name}
 // ---------------------------------------------------------------- fixtures
 
 /**
- * The fake kernel hands out pids from 1000. up() registers a process 'exit' hook that SIGKILLs
- * the pids of running services (see the BUG test below), so a test that failed before `down`
- * would kill whatever real process has pid 1000 when the runner exits. Shift the fake pids above
- * any possible pid_max (2^22) so such a kill can only fail with ESRCH.
+ * The fake kernel hands out pids from 1000. Should a hook ever reach a real driver with them, a
+ * test that failed before `down` would kill whatever real process has pid 1000: shift the fake
+ * pids above any possible pid_max (2^22) so such a kill can only fail with ESRCH.
  */
 const PID_SHIFT = 1 << 23;
 function fakes(): FakeDrivers {
@@ -348,13 +354,6 @@ test('a failure in a step that is not batched names exactly that step and its re
   assert.match((error as UpError).message, /service\.ready:order/);
 });
 
-// BUG: sdk/runtime/handlers.ts:71-83 (`whole`) fails every item of a batch with the same error,
-// and sdk/runtime/executor.ts:43-47 then blames the first step of the batch. When the kernel
-// call for namespace 'payment' fails inside the netns.create batch, the StepError says
-// `netns.create:_hub` and points at the env() line instead of `.namespace('payment')`; the same
-// for veth.create (blames the first veth's namespace) and file.write. Repro: fake.failWhen(c =>
-// c === 'netns.create wr.checkout.<inst>.payment'); up(checkout) -> UpError.cause.step ===
-// 'netns.create:_hub', recipeLine = line of env('checkout').
 test('every failure names exactly the failing step and its recipe line, batched steps too', async () => {
   const wrong: string[] = [];
   for (const [label, spec, instance, calls] of [
@@ -423,14 +422,6 @@ test('an undo that fails is reported, the rest of the rollback runs, and gc fini
   }
 });
 
-// BUG: sdk/runtime/handlers.ts:71-83 (`whole`) + executor.ts:76-88 — undos of one kind that are
-// ready together run as one batch, and one failing item fails the whole batch: every namespace
-// in the batch is reported as a rollback error with the *same* message (naming only the one that
-// failed), and with a driver that stops at the first error (the fake) the other namespaces of the
-// batch are never even attempted and are left for gc. Repro: checkout, fail 'service.ready order'
-// and 'netns.delete wr.checkout.<inst>.user' once -> UpError.rollbackErrors has 2 entries
-// ("undo of netns.create:user" and "undo of netns.create:payment", both "injected failure: netns.delete ...user")
-// and wr.checkout.<inst>.payment still exists after the rollback.
 test('a failed undo is reported once, and only what failed is left behind', async () => {
   const state = tempStateDir();
   const fake = fakes();
@@ -538,7 +529,7 @@ test('a handle rebuilt from the journal (openInstance) brings the instance down'
   const instance = instanceName('reopen');
   try {
     const dev = await up(checkout.spec, { drivers: fake, stateDir: state.path, instance });
-    const reopened = openInstance(state.path, 'checkout', instance, fake, () => {});
+    const reopened = openInstance('checkout', instance, { stateDir: state.path, drivers: fake });
     assert.equal(reopened.plan, dev.plan);
     assert.is(reopened.url('order'), dev.url('order'));
     await reopened.down();
@@ -551,13 +542,6 @@ test('a handle rebuilt from the journal (openInstance) brings the instance down'
   }
 });
 
-// BUG: sdk/runtime/teardown.ts:64-68 — gc moves a live instance's folder with takeOver() (only one
-// caller wins) but tears a folder already in reaping/ down in place, with no claim. Two gc runs at
-// once (every `up` starts with one, so two concurrent ups do this) both replay the same parked
-// journal: every pending undo runs twice and both report the instance as reaped.
-// Repro: checkout up failing at 'service.ready order' with 'hostlink.delete ...' failing once (the
-// folder is parked in reaping/), then Promise.all([gc(dir, o), gc(dir, o)]) -> both reports say
-// reaped ['checkout.<inst>'] and the fake kernel sees 'hostlink.delete <if>' twice.
 test('two gc runs at once reap a parked instance once', async () => {
   const state = tempStateDir();
   const fake = fakes();
@@ -619,11 +603,17 @@ test('aborting after up resolved does nothing to the running instance', async ()
   const fake = fakes();
   const controller = new AbortController();
   try {
-    const dev = await up(checkout.spec, { drivers: fake, stateDir: state.path, instance: instanceName(), signal: controller.signal });
+    const events: string[] = [];
+    const dev = await up(checkout.spec, { drivers: fake, stateDir: state.path, instance: instanceName(), signal: controller.signal, onEvent: (e) => events.push(e.kind) });
+    // Nothing of the up still listens to the signal, so aborting it cannot start anything.
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0, 'up left a listener on the signal');
     const calls = fake.kernel.calls.length;
+    const eventCount = events.length;
     controller.abort();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setImmediate(resolve));
     assert.is(fake.kernel.calls.length, calls);
+    assert.equal(events.slice(eventCount), [], 'no event after the abort');
+    assert.ok((await dev.status()).every((s) => s.running), 'every service still runs');
     await dev.down();
     assert.ok(fake.isEmpty());
   } finally {
@@ -721,8 +711,11 @@ test('the subnet avoids the host\'s own routes', async () => {
   delete process.env.WARREN_SUBNET_POOL;
   try {
     const dev = await up(checkout.spec, { drivers: routed, stateDir: state.path, instance: instanceName() });
+    // The first free /24 of an empty registry (this file's own), avoiding the routes.
     assert.is(dev.plan.subnet, '10.213.3.0/24');
+    assert.ok(existsSync(join(registry.path, '10.213.3.0')), "claimed in this file's own registry, not the machine's");
     await dev.down();
+    assert.not.ok(existsSync(join(registry.path, '10.213.3.0')), 'released by down');
     assert.ok(fake.isEmpty());
   } finally {
     if (saved !== undefined) process.env.WARREN_SUBNET_POOL = saved;
@@ -769,14 +762,13 @@ test('an exhausted subnet pool fails up cleanly with POOL_EXHAUSTED', async () =
   }
 });
 
-// BUG: sdk/runtime/up.ts:79 and :104-117 — up() registers a process 'exit' hook even when the
-// caller injected `drivers`. If the process exits before down(), the hook SIGKILLs every
-// record.pid the (fake) process driver returned — the fake kernel's pids start at 1000, i.e. real
-// processes of this machine — and runs the real `ip -force -batch -` with `netns del`, bypassing
-// the injected drivers the design says are the only code that touches the system.
-// Repro: const n = process.listenerCount('exit'); const dev = await up(spec, { drivers: createFakeDrivers(), stateDir, instance });
-// process.listenerCount('exit') === n + 1, and that listener calls process.kill(1000, 'SIGKILL').
-test('up with injected drivers installs no exit hook that bypasses them', async () => {
+/** Fake drivers that also have an exit cleanup, recording what it was asked to remove. */
+function fakesWithExitCleanup(): { fake: FakeDrivers; cleanups: ExitCleanup[] } {
+  const cleanups: ExitCleanup[] = [];
+  return { fake: { ...fakes(), cleanupOnExit: (what: ExitCleanup) => void cleanups.push(what) }, cleanups };
+}
+
+test('up with injected drivers registers no exit hook of its own when they have no cleanupOnExit', async () => {
   const state = tempStateDir();
   const fake = fakes();
   try {
@@ -790,16 +782,49 @@ test('up with injected drivers installs no exit hook that bypasses them', async 
   }
 });
 
+test('the exit hook calls the injected drivers\' cleanupOnExit with the running pids, namespaces and host link', async () => {
+  const state = tempStateDir();
+  const { fake, cleanups } = fakesWithExitCleanup();
+  const instance = instanceName('hook');
+  try {
+    const before = process.listeners('exit');
+    const dev = await up(checkout.spec, { drivers: fake, stateDir: state.path, instance });
+    const added = process.listeners('exit').filter((l) => !before.includes(l));
+    try {
+      assert.is(added.length, 1, 'one exit hook while the instance is up');
+      (added[0] as () => void)();
+      assert.is(cleanups.length, 1);
+      const [what] = cleanups;
+      assert.equal(new Set(what!.pids), new Set((await dev.status()).map((s) => s.pid)));
+      assert.equal(what!.netns, dev.plan.netns);
+      assert.equal(what!.hostIfs, [dev.plan.steps.find((s) => s.kind === 'hostlink.create')!.args.hostIf]);
+      assert.ok(what!.netns.includes(hubNetns('checkout', instance)));
+    } finally {
+      await dev.down();
+    }
+    assert.is(process.listeners('exit').filter((l) => !before.includes(l)).length, 0, 'down removed the hook');
+  } finally {
+    state.remove();
+  }
+});
+
 test('the exit hook of an up is removed again by down and by a failed up', async () => {
   const state = tempStateDir();
-  const fake = fakes();
+  const { fake } = fakesWithExitCleanup();
   try {
     const before = process.listenerCount('exit');
     const dev = await up(checkout.spec, { drivers: fake, stateDir: state.path, instance: instanceName() });
+    assert.is(process.listenerCount('exit'), before + 1, 'a hook was registered while up');
     await dev.down();
-    fake.failWhen((c) => c === 'service.ready user');
+    assert.is(process.listenerCount('exit'), before, 'down removed it');
+    let during = -1;
+    fake.failWhen((c) => {
+      if (c === 'service.ready user') during = process.listenerCount('exit');
+      return c === 'service.ready user';
+    });
     await rejection(up(checkout.spec, { drivers: fake, stateDir: state.path, instance: instanceName() }));
-    assert.is(process.listenerCount('exit'), before);
+    assert.is(during, before + 1, 'a hook was registered during the failing up');
+    assert.is(process.listenerCount('exit'), before, 'the failed up removed it');
   } finally {
     state.remove();
   }

@@ -9,6 +9,18 @@ interface Node extends GraphNode {
   /** ms the node takes */
   readonly ms?: number;
   readonly fail?: boolean;
+  /** Instead of `ms`: the node runs until this is called with the events so far and resolves. */
+  readonly until?: (events: readonly string[]) => Promise<void>;
+}
+
+/**
+ * Resolves once `condition` holds. A safety net, not a measurement: after 5 s it gives up and
+ * records 'gave up' in the events, so a broken scheduler fails the test's ordering assertions instead of hanging.
+ */
+let gaveUp: string[] | undefined;
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 5000 && !condition(); i++) await sleep(1);
+  if (!condition()) gaveUp?.push('gave up');
 }
 
 const node = (id: string, after: string[] = [], extra: Partial<Node> = {}): Node => ({ id, kind: extra.kind ?? id, after, ...extra });
@@ -17,6 +29,7 @@ const node = (id: string, after: string[] = [], extra: Partial<Node> = {}): Node
 async function run(nodes: Node[], options: Partial<ScheduleOptions<Node>> = {}) {
   const groups: string[][] = [];
   const events: string[] = [];
+  gaveUp = events;
   let running = 0;
   let maxRunning = 0;
   const outcomes = await schedule(nodes, {
@@ -28,7 +41,7 @@ async function run(nodes: Node[], options: Partial<ScheduleOptions<Node>> = {}) 
       running += group.length;
       maxRunning = Math.max(maxRunning, running);
       for (const n of group) events.push(`start ${n.id}`);
-      await sleep(Math.max(...group.map((n) => n.ms ?? 0)));
+      await Promise.all(group.map((n) => (n.until ? n.until(events) : sleep(n.ms ?? 0))));
       running -= group.length;
       for (const n of group) events.push(`end ${n.id}`);
       return group.map((n): Outcome => (n.fail ? { ok: false, error: new Error(`${n.id} failed`) } : { ok: true, result: n.id }));
@@ -46,10 +59,12 @@ test('independent nodes run concurrently', async () => {
   assert.is(outcomes.size, 3);
 });
 
-test('concurrency shows in wall time: three 60 ms nodes take well under the 180 ms of a serial run', async () => {
-  const started = Date.now();
-  await run([node('a', [], { ms: 60 }), node('b', [], { ms: 60 }), node('c', [], { ms: 60 })]);
-  assert.ok(Date.now() - started < 150, `took ${Date.now() - started} ms`);
+test('three independent nodes all start before any of them ends', async () => {
+  // Each waits until all three have started: run one at a time, the first would never end.
+  const allStarted = (events: readonly string[]) => waitUntil(() => ['a', 'b', 'c'].every((id) => events.includes(`start ${id}`)));
+  const { events } = await run([node('a', [], { until: allStarted }), node('b', [], { until: allStarted }), node('c', [], { until: allStarted })]);
+  assert.equal(events.slice(0, 3).sort(), ['start a', 'start b', 'start c']);
+  assert.not.ok(events.includes('gave up'), 'a node waited in vain for the others to start');
 });
 
 test('a dependent waits for every node it depends on', async () => {
@@ -59,7 +74,9 @@ test('a dependent waits for every node it depends on', async () => {
 });
 
 test('a chain runs strictly in order, and a dependent starts as soon as its own blockers finish', async () => {
-  const { events } = await run([node('c', ['b']), node('b', ['a']), node('a'), node('lone', [], { ms: 100 })]);
+  // lone ends only once the chain has: had the chain waited for it, lone would give up first.
+  const chainDone = (events: readonly string[]) => waitUntil(() => events.includes('end c'));
+  const { events } = await run([node('c', ['b']), node('b', ['a']), node('a'), node('lone', [], { until: chainDone })]);
   const chain = events.filter((e) => !e.endsWith('lone'));
   assert.equal(chain, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
   assert.ok(events.indexOf('end c') < events.indexOf('end lone'), 'the chain did not wait for the unrelated slow node');
@@ -95,7 +112,7 @@ test('batches never mix kinds and never include a node whose blockers are unfini
 test('stopOnFailure: no new node starts after a failure, nodes in flight finish', async () => {
   const nodes = [
     node('boom', [], { fail: true, ms: 1 }),
-    node('inflight', [], { ms: 40 }),
+    node('inflight', [], { until: (events) => waitUntil(() => events.includes('end boom')) }),
     node('after-inflight', ['inflight']),
     node('after-boom', ['boom']),
   ];

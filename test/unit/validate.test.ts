@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { env, exec, http, nameProblem, started, tcp, validate } from '../../dsl/index.ts';
 import type { EnvSpec, Issue } from '../../dsl/index.ts';
-import { preflight } from '../../sdk/runtime/up.ts';
+import { preflight } from '../../sdk/ops/check.ts';
 
 const thisFile = fileURLToPath(import.meta.url);
 const source = readFileSync(thisFile, 'utf8').split('\n');
@@ -197,11 +197,6 @@ test('a port without a veth is fine with exec() or started() readiness', () => {
   assert.equal(validate(spec), []);
 });
 
-// BUG: dsl/validate.ts:20 returns before `namespaces.set(...)` when a namespace's name is
-// invalid, so line 56 finds no veth for it and every service in that namespace also gets a false
-// 'unreachable' issue claiming "namespace 'Bad' has no .veth()", although the recipe called .veth().
-// Repro: validate(env('x').namespace('Bad').veth().service('/bin/true', 80).spec) -> 3 issues, the
-// third `unreachable` at services[0].ready.
 test('an invalid namespace name with .veth() does not also make its services "unreachable"', () => {
   const issues = validate(env('x').namespace('Bad').veth().service('/bin/true', 80).spec);
   assert.equal(issues.map((i) => i.code), ['invalid-name', 'invalid-name']);

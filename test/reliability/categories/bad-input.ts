@@ -6,11 +6,13 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRecipe } from '../../../sdk/recipe/load.ts';
 import { SpecError, type Issue } from '../../../sdk/index.ts';
-import { preflight, up } from '../../../sdk/runtime/up.ts';
+import { preflight } from '../../../sdk/ops/check.ts';
+import { up } from '../../../sdk/ops/up.ts';
 import { Category, newScope, type Config, type Row } from '../lib/harness.ts';
 import { cliArgv, runArgv } from '../lib/proc.ts';
 import { forgetCompiled } from '../lib/recipes.ts';
 import { FIXTURES, instanceName, SUBNET_POOL, tempDir } from '../lib/system.ts';
+import { SEED } from '../lib/random.ts';
 
 const SERVICES = join(FIXTURES, 'services');
 const LISTEN = JSON.stringify(join(SERVICES, 'listen.mjs'));
@@ -119,8 +121,8 @@ export async function badInput(config: Config): Promise<Row[]> {
   const stateRoot = tempDir('badstate');
   const total = config.quick ? 150 : 1000;
   const cliSample = config.quick ? 10 : 50;
-  const base = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
-  apiCat.note(`${total} generated recipes, seeds ${base}..${base + total - 1} (RELIABILITY_SEED=${base} regenerates them)`);
+  const base = SEED % 1_000_000;
+  apiCat.note(`${total} generated recipes, seeds ${base}..${base + total - 1} (RELIABILITY_SEED=${SEED} regenerates them)`);
   const kindsSeen = new Map<string, number>();
   try {
     for (let i = 0; i < total; i++) {

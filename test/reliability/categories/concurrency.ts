@@ -7,7 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Category, newScope, type Config, type Row } from '../lib/harness.ts';
 import { errorData, readyData, recipePath, startOwner, type Owner, type OwnerMode } from '../lib/owners.ts';
 import { cliArgv, runArgv } from '../lib/proc.ts';
-import { alive, instanceName, listNetns, processesOf, tempDir } from '../lib/system.ts';
+import { alive, allPids, instanceName, listNetns, tempDir, waitFor } from '../lib/system.ts';
+import { below, stream } from '../lib/random.ts';
+
+const random = stream('concurrency');
 
 export async function concurrency(config: Config): Promise<Row[]> {
   const eight = new Category('concurrency: 8 ups at once', config);
@@ -102,6 +105,21 @@ async function eightUpsAcrossStateDirs(cat: Category, count: number): Promise<vo
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
 
+/** Names of the services of `instance` that have a live process (WARREN_SERVICE in its environment). */
+function servicesRunning(instance: string): Set<string> {
+  const names = new Set<string>();
+  for (const pid of allPids()) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      const name = /(?:^|\0)WARREN_SERVICE=([^\0]+)/.exec(env)?.[1];
+      if (name && alive(pid) && env.includes(`\0WARREN_INSTANCE=${instance}\0`)) names.add(name);
+    } catch {
+      // gone
+    }
+  }
+  return names;
+}
+
 function journalLines(stateDir: string, env: string, instance: string): string[] {
   const path = join(stateDir, 'instances', `${env}.${instance}`, 'journal.ndjson');
   return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n') : [];
@@ -128,8 +146,8 @@ async function sameInstance(cat: Category, stateDir: string, mode: OwnerMode): P
     await sleep(200);
     const netns = listNetns().filter((n) => n.startsWith(`wr.checkout.${instance}.`));
     check(netns.length === 4, `the winner has ${netns.length} namespaces`);
-    const procs = processesOf(scope);
-    check(procs.length >= 9, `the winner has ${procs.length} service processes`);
+    const running = servicesRunning(instance);
+    check(['order', 'payment', 'user'].every((s) => running.has(s)), `the winner's services running: ${[...running].join(', ') || 'none'}`);
     const lines = journalLines(stateDir, 'checkout', instance);
     check(lines.at(-1) === '{"t":"up"}', `the winner's journal does not end with up: ${lines.at(-1)}`);
     check(!lines.some((l) => /"t":"undo/.test(l)), "undo records in the winner's journal");
@@ -181,20 +199,25 @@ async function downRacingUp(cat: Category, stateDir: string, mode: OwnerMode): P
   const scope = newScope(stateDir);
   scope.instances.push({ env: 'checkout', instance });
   let owner: Owner | undefined;
-  const delay = Math.floor(Math.random() * 900);
-  await cat.trial(`${mode} up, \`warren down\` ${delay} ms after it started`, scope, async (check) => {
+  const delay = below(random, 400);
+  await cat.trial(`${mode} up, \`warren down\` ${delay} ms after the up claimed the instance`, scope, async (check) => {
     owner = startOwner(mode, RECIPES.checkout!, instance, stateDir);
     scope.pids.push(owner.pid);
+    // The race starts once the up has claimed the instance (its folder exists): from then on, "nothing
+    // to do" would be a down that missed an instance coming up.
+    const folder = join(stateDir, 'instances', `checkout.${instance}`);
+    check(await waitFor(() => existsSync(folder), 30_000, 1), 'the up never claimed the instance');
     await sleep(delay);
-    const down = await runArgv(cliArgv('down', RECIPES.checkout!, '-i', instance, '--state-dir', stateDir), { timeoutMs: 90_000 });
-    check(down.code === 0 || /not up|nothing to do/.test(down.stderr), `down exited ${down.code}: ${down.stderr.slice(-300)}`);
-    // If up won the race (or started after down found nothing), bring it down as its owner would.
     const o = owner;
-    await Promise.race([o.ready(60_000).catch(() => undefined), o.exited(60_000)]);
-    if (!o.isDone()) o.askDown();
+    const readyBefore = /^READY /m.test(o.stdout()) || /is up \(/.test(o.stderr());
+    const down = await runArgv(cliArgv('down', RECIPES.checkout!, '-i', instance, '--state-dir', stateDir), { timeoutMs: 90_000 });
+    check(down.code === 0, `down exited ${down.code}: ${down.stderr.slice(-300)}`);
+    check(/is down/.test(down.stderr) && !/nothing to do/.test(down.stderr), `down of an instance that up had claimed did not take it down: ${down.stderr.slice(-300)}`);
+    // The owner ends by itself: down made it tear down (or roll back) and exit.
     const exit = await o.exited(30_000);
     check(exit.signal !== 'SIGKILL', 'the owner had to be killed');
-    cat.note(`down racing up: outcomes seen: ${/nothing to do/.test(down.stderr) ? 'down found nothing' : /is down/.test(down.stderr) ? 'down took it down' : `down: ${down.stderr.trim().split('\n').at(-1)}`}`);
+    check(!existsSync(folder), 'the instance folder is still there after down');
+    cat.note(`down racing up: down came ${readyBefore ? 'after' : 'before'} the up was ready; the owner exited ${exit.code ?? exit.signal}`);
   });
   owner?.child.kill('SIGKILL');
 }

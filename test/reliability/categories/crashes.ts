@@ -7,11 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import checkout from '../../../recipes/checkout.env.ts';
 import { createLinuxDrivers } from '../../../sdk/drivers/linux.ts';
 import { gc } from '../../../sdk/runtime/teardown.ts';
-import { up } from '../../../sdk/runtime/up.ts';
+import { up } from '../../../sdk/ops/up.ts';
 import { Category, newScope, type Config, type MutableScope, type Row } from '../lib/harness.ts';
 import { startOwner, recipePath, type OwnerMode } from '../lib/owners.ts';
 import { cliArgv, runArgv, spawnArgv } from '../lib/proc.ts';
 import { alive, instanceName, processesOf, stateEntries, SUBNET_POOL, tempDir, waitFor } from '../lib/system.ts';
+import { below, stream } from '../lib/random.ts';
+
+const random = stream('crashes');
 
 type Phase = 'up' | 'steady' | 'down';
 type Recovery = 'cli gc' | 'api gc' | 'next up';
@@ -87,37 +90,60 @@ async function recover(recovery: Recovery, stateDir: string, scope: MutableScope
 async function crashTrial(cat: Category, stateDir: string, phase: Phase, mode: OwnerMode, recovery: Recovery, deathTimes: number[]): Promise<void> {
   const scope = newScope(stateDir);
   const instance = instanceName('k');
-  const recipe = phase === 'up' ? recipePath('slow.env.ts') : 'recipes/checkout.env.ts';
-  const env = phase === 'up' ? 'relslow' : 'checkout';
+  // Each phase gets a recipe that stays in it long enough for the kill to land there.
+  const [recipe, env] = phase === 'up' ? [recipePath('slow.env.ts'), 'relslow'] : phase === 'down' ? [recipePath('slow-down.env.ts'), 'reldown'] : ['recipes/checkout.env.ts', 'checkout'];
   scope.instances.push({ env, instance });
-  let delay = 0;
-  await cat.trial(`${mode} kill -9 during ${phase}, then ${recovery}`, scope, async (check) => {
+  const delay = below(random, phase === 'up' ? 1200 : phase === 'steady' ? 500 : 1000);
+  await cat.trial(`${mode} kill -9 during ${phase} (${delay} ms in), then ${recovery}`, scope, async (check) => {
     const owner = startOwner(mode, recipe, instance, stateDir, phase === 'up' ? { env: { REL_SLOW_MS: '60000' } } : {});
     scope.pids.push(owner.pid);
+    const folder = () => instanceFolders(stateDir, `${env}.${instance}`);
     try {
       if (phase === 'up') {
         await owner.started();
-        delay = Math.floor(Math.random() * 1200);
         await sleep(delay);
       } else if (phase === 'steady') {
         await owner.ready();
-        delay = Math.floor(Math.random() * 500);
         await sleep(delay);
       } else {
         await owner.ready();
         owner.askDown();
-        delay = Math.floor(Math.random() * 250);
+        // Down has begun once its undo record is in the journal.
+        check(await waitFor(() => journalHas(folder(), '"t":"undo"'), 10_000, 2), 'down never wrote its undo record');
         await sleep(delay);
       }
       await killAndWatch(owner.pid, scope, check, deathTimes);
       const exit = await owner.exited(5000);
-      if (exit.signal !== 'SIGKILL') cat.note(`some ${phase} trials: the owner had already exited (${exit.code}) when kill -9 landed`);
+      check(exit.signal === 'SIGKILL', `the owner had already exited (${exit.code}) when kill -9 landed: not a crash during ${phase}`);
+      // The kill landed in the phase: nothing had finished it (a finished up says so in the journal; a finished down removes the folder).
+      if (phase === 'up') check(!journalHas(folder(), '{"t":"up"}'), 'the up had finished before the kill');
+      if (phase === 'down') check(folder().length === 1, `the down had finished before the kill (folders: ${folder().join(', ') || 'none'})`);
       await recover(recovery, stateDir, scope, check);
     } finally {
       owner.child.kill('SIGKILL');
     }
   });
-  void delay;
+}
+
+/** Folders of `key` (`env.instance`) in instances/ or reaping/. */
+function instanceFolders(stateDir: string, key: string): string[] {
+  return ['instances', 'reaping'].flatMap((sub) => {
+    try {
+      return readdirSync(join(stateDir, sub)).filter((n) => n === key || n.startsWith(`${key}.`)).map((n) => join(stateDir, sub, n));
+    } catch {
+      return [];
+    }
+  });
+}
+
+function journalHas(folders: readonly string[], text: string): boolean {
+  return folders.some((f) => {
+    try {
+      return readFileSync(join(f, 'journal.ndjson'), 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  });
 }
 
 function journalOf(stateDir: string): string | undefined {
@@ -162,27 +188,33 @@ async function tornJournalTrial(cat: Category, stateDir: string, mode: OwnerMode
   });
 }
 
-/** Two crashed instances; `warren gc` killed -9 at a random moment; `warren gc` again: clean. */
+/** Two crashed instances; `warren gc` killed -9 while it tears them down; `warren gc` again: clean. */
 async function gcKillTrial(cat: Category, stateDir: string, i: number): Promise<void> {
   const scope = newScope(stateDir);
   const instances = [instanceName('g'), instanceName('g')];
-  for (const instance of instances) scope.instances.push({ env: 'relbig', instance });
-  await cat.trial(`kill -9 during gc (#${i + 1}), gc again`, scope, async (check) => {
-    const owners = instances.map((instance) => startOwner('embedded', recipePath('slow.env.ts'), instance, stateDir, { env: { REL_SLOW_MS: '0' } }));
+  for (const instance of instances) scope.instances.push({ env: 'relslow', instance });
+  const delay = below(random, 40);
+  await cat.trial(`kill -9 during gc (#${i + 1}, ${delay} ms after its first undo record), gc again`, scope, async (check) => {
     // relslow with no delay: three services, up quickly.
-    scope.instances.length = 0;
-    for (const instance of instances) scope.instances.push({ env: 'relslow', instance });
+    const owners = instances.map((instance) => startOwner('embedded', recipePath('slow.env.ts'), instance, stateDir, { env: { REL_SLOW_MS: '0' } }));
     try {
       await Promise.all(owners.map((o) => o.ready()));
       for (const o of owners) o.child.kill('SIGKILL');
       await Promise.all(owners.map((o) => o.exited(5000)));
       check(stateEntries(stateDir).length === 2, `expected 2 instance folders, found ${stateEntries(stateDir).join(', ')}`);
       const gc1 = spawnArgv(cliArgv('gc', '--state-dir', stateDir));
-      await sleep(30 + Math.floor(Math.random() * 300));
+      // gc is tearing an instance down once a folder it took over (reaping/) has its undo record.
+      const reaping = () => instances.flatMap((instance) => instanceFolders(stateDir, `relslow.${instance}`)).filter((f) => f.includes('/reaping/'));
+      const began = await waitFor(() => journalHas(reaping(), '"t":"undo"'), 15_000, 1);
+      await sleep(delay);
       gc1.child.kill('SIGKILL');
-      await gc1.exited(5000);
+      const exit = await gc1.exited(5000);
+      check(began, `gc never began a teardown: ${gc1.stderr().slice(-300)}`);
+      check(exit.signal === 'SIGKILL', `gc had already exited (${exit.code}) when kill -9 landed: ${gc1.stderr().slice(-300)}`);
+      check(stateEntries(stateDir).length > 0, 'gc had finished everything before the kill');
       const r = await runArgv(cliArgv('gc', '--state-dir', stateDir));
       check(r.code === 0, `second gc exited ${r.code}: ${r.stderr}`);
+      check(/reaped [12] instance/.test(r.stderr), `the second gc reaped nothing: ${r.stderr}`);
     } finally {
       for (const o of owners) o.child.kill('SIGKILL');
     }

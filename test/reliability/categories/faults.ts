@@ -8,7 +8,7 @@ import { StepError, UpError, type EnvSpec, type Step } from '../../../sdk/index.
 import { plan } from '../../../sdk/plan/plan.ts';
 import { parseCidr } from '../../../sdk/plan/subnet.ts';
 import { resolveCommand } from '../../../sdk/recipe/command.ts';
-import { up } from '../../../sdk/runtime/up.ts';
+import { up } from '../../../sdk/ops/up.ts';
 import { gc } from '../../../sdk/runtime/teardown.ts';
 import { createFaultyDrivers, InjectedFault, type FaultPlan } from '../faulty-drivers.ts';
 import { Category, newScope, type Config, type Row } from '../lib/harness.ts';
@@ -127,7 +127,7 @@ async function faultTrial(cat: Category, label: string, spec: EnvSpec, stateDir:
     // Nothing left before any gc: rollback alone must be complete (1 s for the kernel to finish
     // removing a deleted namespace's veth on a busy machine).
     const left = await leaksAfter({ instances: scope.instances, stateDirs: [stateDir] }, 1000);
-    check(left.netns.length + left.links.length + left.processes.length + left.state.length === 0, `left right after rollback (before the grace period): ${JSON.stringify(left)}`);
+    check(left.netns.length + left.links.length + left.procs.length + left.state.length === 0, `left right after rollback (before the grace period): ${JSON.stringify(left)}`);
   });
 }
 
@@ -158,7 +158,7 @@ async function undoTrial(cat: Category, spec: EnvSpec, stateDir: string, k: stri
     const expectedNetns = j.filter((id) => id.startsWith('netns.create:')).map((id) => `wr.${spec.name}.${instance}.${id.split(':')[1]}`);
     const unexpected = left.netns.filter((n) => !expectedNetns.includes(n));
     check(unexpected.length === 0, `rollback skipped namespaces it could remove: ${unexpected.join(', ')}`);
-    check(left.processes.length === 0, `processes survived the rollback: ${left.processes.join('; ')}`);
+    check(left.procs.length === 0, `processes survived the rollback: ${left.procs.join('; ')}`);
     const parked = stateEntries(stateDir);
     check(parked.length === 1 && /^reaping\/.*\.0\.\d+[a-z0-9]*$/.test(parked[0]!), `the instance folder should be parked for gc: ${parked.join(', ')}`);
     // gc (real drivers) finishes the job.

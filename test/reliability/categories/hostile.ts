@@ -1,11 +1,11 @@
 // 4. Hostile services: ignoring SIGTERM, detached daemons (double fork + setsid), exiting at once,
 // exiting later, flooding the log (with and without newlines), binding the wrong port. `down` (or
 // Ctrl-C) kills all of them within a bounded time, in the foreground, detached and embedded modes.
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import hostileRecipe from '../fixtures/hostile.env.ts';
-import { up } from '../../../sdk/runtime/up.ts';
+import { up } from '../../../sdk/ops/up.ts';
 import { DEFAULT_LOG_LIMIT_BYTES } from '../../../sdk/drivers/log-file.ts';
 import { Category, newScope, type Config, type Row } from '../lib/harness.ts';
 import { recipePath, startOwner } from '../lib/owners.ts';
@@ -15,6 +15,8 @@ import { alive, allPids, cmdlineOf, instanceName, processesOf, SUBNET_POOL, temp
 const MiB = 1024 * 1024;
 /** `down` of this instance: parallel stops, stopTimeout 1000 ms, then SIGKILL: generous bound. */
 const DOWN_BOUND_MS = 10_000;
+/** Peak memory a log writer may gain during a flood of 64 MiB or more: buffering it would take more. */
+const MEMORY_GROWTH_BOUND_MIB = 32;
 
 export async function hostile(config: Config): Promise<Row> {
   const cat = new Category('hostile services', config);
@@ -23,7 +25,7 @@ export async function hostile(config: Config): Promise<Row> {
   const stateDir = tempDir('hostile');
   try {
     await foregroundHostile(cat, stateDir, config.quick ? 64 * MiB : 2048 * MiB, true);
-    await foregroundHostile(cat, stateDir, config.quick ? 24 * MiB : 256 * MiB, false);
+    await foregroundHostile(cat, stateDir, config.quick ? 64 * MiB : 256 * MiB, false);
     await failingUp(cat, stateDir, 'exit-at-once.env.ts', 'relexit', [/exited (with code 3 )?before it was ready/, /config file \/etc\/fixture\.conf missing/]);
     await failingUp(cat, stateDir, 'wrong-port.env.ts', 'relport', [/was not ready after 1500 ms/, /probe: tcp 10\.\d+\.\d+\.\d+:4001/, /listening on :4999/]);
     await detachedHostile(cat, stateDir);
@@ -56,13 +58,56 @@ function fileSize(path: string): number {
   return existsSync(path) ? statSync(path).size : -1;
 }
 
-function peakRssMiB(pid: number): number {
+/** VmRSS or VmHWM (peak) of a process, in KiB; -1 when it is gone. */
+function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    return Math.round(kb / 1024);
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? -1);
   } catch {
     return -1;
   }
+}
+
+/** Whoever reads the services' output and writes their logs: the owner, and the launchers of the instance. */
+function logWriters(ownerPid: number, instance: string): number[] {
+  const launchers = allPids().filter((pid) => {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+      return alive(pid) && env.includes('WARREN_LAUNCHER=') && env.includes(`WARREN_INSTANCE=${instance}\0`);
+    } catch {
+      return false;
+    }
+  });
+  return [ownerPid, ...launchers];
+}
+
+/** Starts watching peak memory: resets each process's VmHWM (clear_refs 5) and remembers its RSS now. */
+function memoryBaseline(pids: readonly number[]): Map<number, number> {
+  const base = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      base.set(pid, memoryKiB(pid, 'VmRSS'));
+    } catch {
+      // gone
+    }
+  }
+  return base;
+}
+
+/** The largest peak growth since the baseline, in MiB, and whose it was. */
+function peakGrowth(base: ReadonlyMap<number, number>): { mib: number; pid: number } {
+  let worst = { mib: 0, pid: 0 };
+  for (const [pid, rss] of base) {
+    const grew = (memoryKiB(pid, 'VmHWM') - rss) / 1024;
+    if (grew > worst.mib) worst = { mib: Math.round(grew), pid };
+  }
+  return worst;
+}
+
+/** Lines of the log files (oldest first) that are pieces of the flood. */
+function floodLines(log: string): string[] {
+  const text = [`${log}.1`, log].map((p) => (existsSync(p) ? readFileSync(p, 'latin1') : '')).join('');
+  return text.split('\n').filter((l) => l.startsWith('x'));
 }
 
 async function foregroundHostile(cat: Category, stateDir: string, floodBytes: number, newlines: boolean): Promise<void> {
@@ -73,11 +118,15 @@ async function foregroundHostile(cat: Category, stateDir: string, floodBytes: nu
   await cat.trial(label, scope, async (check) => {
     const owner = startOwner('foreground', recipePath('hostile.env.ts'), instance, stateDir, {
       group: true,
-      env: { REL_FLOOD_BYTES: String(floodBytes), REL_FLOOD_NEWLINES: newlines ? '1' : '0' },
+      env: { REL_FLOOD_BYTES: String(floodBytes), REL_FLOOD_NEWLINES: newlines ? '1' : '0', REL_FLOOD_DELAY_MS: '3000' },
     });
     scope.pids.push(owner.pid);
     try {
       await owner.ready(60_000);
+      // The flood begins FLOOD_DELAY_MS after start: memory is measured from before it.
+      const log = join(stateDir, 'instances', `relhost.${instance}`, 'logs', 'flood.log');
+      const base = memoryBaseline(logWriters(owner.pid, instance));
+      check(!/flood: pumping/.test(existsSync(log) ? readFileSync(log, 'latin1') : ''), 'the flood began before the memory baseline was taken');
       const daemonPids = pidsOfService(instance, 'daemon');
       scope.pids.push(...daemonPids);
       const detached = daemonPids.filter((p) => /^sh -c trap/.test(cmdlineOf(p)));
@@ -92,30 +141,31 @@ async function foregroundHostile(cat: Category, stateDir: string, floodBytes: nu
         check(!(res instanceof Error) && res.status === 200, `web not reachable after 'later' exited: ${String(res)}`);
       }
       check(!owner.isDone(), 'the foreground up ended when one service exited');
-      // The flood: wait until it is done (or gave up), then the log files must be bounded.
-      const log = join(stateDir, 'instances', `relhost.${instance}`, 'logs', 'flood.log');
-      const floodPid = pidsOfService(instance, 'flood');
-      const done = await waitFor(() => {
-        const tail = (p: string) => (existsSync(p) ? readFileSync(p, 'latin1').slice(-200) : '');
-        return owner.isDone() || /flood: done/.test(tail(log)) || /flood: done/.test(tail(`${log}.1`)) || /flood: wrote/.test(tail(log));
-      }, newlines ? Math.max(60_000, floodBytes / MiB * 200) : 120_000, 250);
+      const tail = (p: string) => (existsSync(p) ? readFileSync(p, 'latin1').slice(-200) : '');
+      const done = await waitFor(() => owner.isDone() || /flood: done/.test(tail(log)), Math.max(60_000, (floodBytes / MiB) * 200), 250);
       const sizes = { log: fileSize(log), rotated: fileSize(`${log}.1`), second: fileSize(`${log}.2`) };
       const bound = DEFAULT_LOG_LIMIT_BYTES + 64 * 1024;
-      check(done || !newlines, `the flood did not finish in time (log ${sizes.log}, .1 ${sizes.rotated})`);
-      if (!newlines) {
-        // A line that never ends: give it a moment to have been written, then judge the bound.
-        await sleep(3000);
-        sizes.log = fileSize(log);
-        sizes.rotated = fileSize(`${log}.1`);
-      }
+      check(done, `the flood did not finish in time (log ${sizes.log}, .1 ${sizes.rotated})`);
+      // Upper bounds: rotation keeps two files of at most the limit (plus a line).
       check(sizes.log <= bound, `log file ${sizes.log} bytes > ${bound} (limit ${DEFAULT_LOG_LIMIT_BYTES} + a line)`);
       check(sizes.rotated <= bound, `rotated log ${sizes.rotated} bytes > ${bound}`);
       check(sizes.second === -1, 'a second rotated log exists');
-      const rss = peakRssMiB(owner.pid);
-      cat.note(`${floodBytes / MiB} MiB flood ${newlines ? 'in 1 KiB lines' : 'as ONE line'}: flood.log ${(sizes.log / MiB).toFixed(1)} MiB, .1 ${(Math.max(sizes.rotated, 0) / MiB).toFixed(1)} MiB; the CLI's peak RSS ${rss} MiB${owner.isDone() ? ' (the CLI had exited!)' : ''}`);
+      // Lower bounds: the flood was logged, not dropped: it rotated, and the two files hold at least the limit.
+      check(sizes.rotated >= DEFAULT_LOG_LIMIT_BYTES - 64 * 1024, `the log never rotated (.1: ${sizes.rotated} bytes) although ${floodBytes} bytes were printed`);
+      check(sizes.log + Math.max(sizes.rotated, 0) >= Math.min(floodBytes, DEFAULT_LOG_LIMIT_BYTES), `only ${sizes.log + sizes.rotated} bytes of ${floodBytes} logged`);
+      const pieces = floodLines(log);
+      if (newlines) {
+        check(pieces.length > 0 && pieces.every((l) => l.length === 1023), `the 1 KiB lines were not kept as they were: lengths ${[...new Set(pieces.map((l) => l.length))].slice(0, 5).join(',')}`);
+      } else {
+        // One endless line, cut into 64 KiB pieces: every piece but the flood's last is exactly 64 KiB.
+        const whole = pieces.slice(1, -1);
+        check(whole.length >= 100 && whole.every((l) => l.length === 64 * 1024), `the line was not split at 64 KiB: ${whole.length} pieces, lengths ${[...new Set(whole.map((l) => l.length))].slice(0, 5).join(',')}`);
+      }
+      const growth = peakGrowth(base);
+      cat.note(`${floodBytes / MiB} MiB flood ${newlines ? 'in 1 KiB lines' : 'as ONE line'}: flood.log ${(sizes.log / MiB).toFixed(1)} MiB, .1 ${(Math.max(sizes.rotated, 0) / MiB).toFixed(1)} MiB; peak memory growth of the log writers ${growth.mib} MiB (pid ${growth.pid})${owner.isDone() ? ' (the CLI had exited!)' : ''}`);
       check(!owner.isDone(), `the foreground up died during the flood: ${owner.stderr().slice(-300)}`);
-      check(rss < 1024, `the CLI's peak RSS grew to ${rss} MiB`);
-      void floodPid;
+      // Buffering the line (or the flood) would grow some log writer by about the flood's size.
+      check(growth.mib < MEMORY_GROWTH_BOUND_MIB, `a log writer (pid ${growth.pid}, ${cmdlineOf(growth.pid).slice(0, 80)}) grew by ${growth.mib} MiB during a ${floodBytes / MiB} MiB flood`);
       // Ctrl-C: everything, the daemon included, dies within the bound.
       const t0 = Date.now();
       process.kill(-owner.pid, 'SIGINT');
@@ -155,8 +205,11 @@ async function detachedHostile(cat: Category, stateDir: string): Promise<void> {
     const env = { WARREN_SUBNET_POOL: SUBNET_POOL, REL_FLOOD_BYTES: String(4 * MiB) };
     const r = await runArgv(cliArgv('up', recipePath('hostile.env.ts'), '-i', instance, '--state-dir', stateDir, '-q', '-d'), { env });
     check(r.code === 0, `up -d exited ${r.code}: ${r.stderr.slice(-400)}`);
-    const supervisor = allPids().filter((p) => cmdlineOf(p).startsWith(`warren-supervisor relhost.${instance}`));
-    check(supervisor.length === 1, `supervisor processes: ${supervisor.length}`);
+    // The detached owner (whatever process it is) is the one the instance's status names.
+    const status = await runArgv(cliArgv('status', recipePath('hostile.env.ts'), '--json', '-i', instance, '--state-dir', stateDir), { env });
+    const ownerPid = (JSON.parse(status.stdout || '{"instances":[]}') as { instances: { instance: string; owner: number | null }[] }).instances.find((i) => i.instance === instance)?.owner;
+    const supervisor = ownerPid && alive(ownerPid) ? [ownerPid] : [];
+    check(supervisor.length === 1, `no live owner process in status: ${status.stdout.slice(0, 300)}${status.stderr.slice(-300)}`);
     scope.pids.push(...supervisor, ...processesOf(scope));
     await sleep(1500); // 'later' exits meanwhile
     const t0 = Date.now();

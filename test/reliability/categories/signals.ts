@@ -5,10 +5,13 @@ import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import slow from '../fixtures/slow.env.ts';
 import { AbortedError, UpError } from '../../../sdk/index.ts';
-import { up } from '../../../sdk/runtime/up.ts';
+import { up } from '../../../sdk/ops/up.ts';
 import { Category, newScope, type Config, type Row } from '../lib/harness.ts';
 import { recipePath, startOwner } from '../lib/owners.ts';
 import { instanceName, SUBNET_POOL, tempDir } from '../lib/system.ts';
+import { below, stream } from '../lib/random.ts';
+
+const random = stream('signals');
 
 const EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
@@ -46,7 +49,7 @@ async function duringUp(cat: Category, stateDir: string, signal: 'SIGINT' | 'SIG
     scope.pids.push(owner.pid);
     try {
       await owner.started();
-      await sleep(Math.floor(Math.random() * 800));
+      await sleep(below(random, 800));
       send(owner.pid, signal);
       const exit = await owner.exited(30_000);
       check(exit.code === EXIT[signal], `exit ${exit.code ?? exit.signal}, expected ${EXIT[signal]}; stderr: ${owner.stderr().slice(-400)}`);
@@ -114,7 +117,7 @@ async function embeddedAbort(cat: Category, stateDir: string): Promise<void> {
       stateDir,
       signal: controller.signal,
       onEvent: (e) => {
-        if (e.kind === 'step.done' && ++steps === 4) setTimeout(() => controller.abort('test abort'), Math.floor(Math.random() * 600));
+        if (e.kind === 'step.done' && ++steps === 4) setTimeout(() => controller.abort('test abort'), below(random, 600));
       },
     });
     let error: unknown;

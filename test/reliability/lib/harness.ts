@@ -1,5 +1,6 @@
 // Trials and table rows: each trial runs, then what it left is counted (after a short grace), then
 // forcibly removed so the next trial starts clean. Failures and leaks are kept with their details.
+import { RESOURCE_KINDS } from '../../helpers/resources.ts';
 import { addLeaks, describeLeaks, emptyLeaks, forceCleanup, leakCount, leaksAfter, type Leaks } from './system.ts';
 
 export interface Config {
@@ -57,8 +58,15 @@ export class Category {
     let leaks: Leaks = emptyLeaks();
     try {
       leaks = await leaksAfter(scope, graceMs);
+    } catch (error) {
+      // A listing that fails (ip, nft) judges nothing clean: the trial fails with it.
+      problems.push(`the leak check could not list: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
-      forceCleanup(scope);
+      try {
+        forceCleanup(scope);
+      } catch (error) {
+        problems.push(`the cleanup could not list: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     addLeaks(this.row.leaks, leaks);
     if (leakCount(leaks)) problems.push(`leaked ${describeLeaks(leaks)}`);
@@ -77,21 +85,17 @@ export function newScope(stateDir?: string): MutableScope {
 }
 
 export function formatTable(rows: readonly Row[]): string {
-  const header = ['category', 'trials', 'failures', 'netns', 'links', 'routes', 'nft', 'procs', 'state', 'leaked', 'time'];
+  const kinds = RESOURCE_KINDS.map((k) => k.name);
+  const header = ['category', 'trials', 'failures', ...kinds, 'leaked', 'time'];
   const body = rows.map((r) => [
     r.category,
     String(r.trials),
     String(r.failures),
-    String(r.leaks.netns.length),
-    String(r.leaks.links.length),
-    String(r.leaks.routes.length),
-    String(r.leaks.firewall.length),
-    String(r.leaks.processes.length),
-    String(r.leaks.state.length),
+    ...kinds.map((k) => String(r.leaks[k].length)),
     String(leakCount(r.leaks)),
     `${(r.ms / 1000).toFixed(1)} s`,
   ]);
-  const total = ['TOTAL', ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => String(body.reduce((sum, row) => sum + Number(row[i]), 0))), `${(rows.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s`];
+  const total = ['TOTAL', ...header.slice(1, -1).map((_, i) => String(body.reduce((sum, row) => sum + Number(row[i + 1]), 0))), `${(rows.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s`];
   const all = [header, ...body, total];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostInterface } from '../../../sdk/plan/names.ts';
+import { leakCount, leaksNow as resourceLeaks, listLinks, listNetns, listNftTables, type Leaks } from '../../helpers/resources.ts';
 import { isRunning, readStat } from '../../../sdk/drivers/procfs.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -30,55 +31,16 @@ export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `warren-rel-${process.pid}-${label}-`));
 }
 
-export interface Leaks {
-  netns: string[];
-  links: string[];
-  routes: string[];
-  /** nftables tables (warren names one per instance after its host link). */
-  firewall: string[];
-  processes: string[];
-  state: string[];
-}
+export type { Leaks } from '../../helpers/resources.ts';
+export { addLeaks, describeLeaks, emptyLeaks, leakCount, listLinks, listNetns, listNftTables, listRoutes } from '../../helpers/resources.ts';
 
-export function emptyLeaks(): Leaks {
-  return { netns: [], links: [], routes: [], firewall: [], processes: [], state: [] };
-}
-
-export function leakCount(l: Leaks): number {
-  return l.netns.length + l.links.length + l.routes.length + l.firewall.length + l.processes.length + l.state.length;
-}
-
-export function addLeaks(into: Leaks, more: Leaks): void {
-  for (const key of Object.keys(into) as (keyof Leaks)[]) into[key].push(...more[key]);
-}
-
-export function describeLeaks(l: Leaks): string {
-  return (Object.keys(l) as (keyof Leaks)[]).flatMap((k) => l[k].map((x) => `${k}: ${x}`)).join('; ');
-}
-
-function quiet(argv: string[]): string {
+/** For deletions in a last-resort cleanup: what is already gone is fine. Listings never use this. */
+function quiet(argv: string[]): void {
   try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
   } catch {
-    return '';
+    // already gone
   }
-}
-
-export function listNetns(): string[] {
-  return quiet(['ip', 'netns', 'list']).split('\n').map((l) => l.trim().split(' ')[0] ?? '').filter(Boolean);
-}
-
-export function listLinks(): string[] {
-  return quiet(['ip', '-br', 'link']).split('\n').map((l) => l.split(/\s+/)[0]?.split('@')[0] ?? '').filter(Boolean);
-}
-
-export function listRoutes(): string[] {
-  return quiet(['ip', '-4', 'route', 'show', 'table', 'all']).split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
-/** `family name` of every nftables table. */
-export function listNftTables(): string[] {
-  return quiet(['nft', 'list', 'tables']).split('\n').map((l) => l.trim().split(/\s+/)).filter((w) => w[0] === 'table').map((w) => `${w[1]} ${w[2]}`);
 }
 
 /** The state letter of /proc/PID/stat, or undefined when the pid is gone. */
@@ -156,24 +118,10 @@ export function stateEntries(stateDir: string): string[] {
 /** Every instance any trial of this run judged: the end-of-run check looks at all of them again. */
 export const ALL_INSTANCES = new Map<string, { env: string; instance: string }>();
 
-/** What of the scope is still there now. */
+/** What of the scope is still there now, every kind of test/helpers/resources.ts; throws when a listing fails. */
 export function leaksNow(scope: Scope): Leaks {
   for (const i of scope.instances) ALL_INSTANCES.set(`${i.env}.${i.instance}`, { env: i.env, instance: i.instance });
-  const l = emptyLeaks();
-  const netns = listNetns();
-  const links = new Set(listLinks());
-  const routes = listRoutes();
-  const tables = listNftTables();
-  for (const { env, instance } of scope.instances) {
-    l.netns.push(...netns.filter((n) => n.startsWith(`wr.${env}.${instance}.`)));
-    const link = hostInterface(env, instance);
-    if (links.has(link)) l.links.push(link);
-    l.routes.push(...routes.filter((r) => r.split(/\s+/).includes(link)));
-    l.firewall.push(...tables.filter((t) => t.split(' ')[1] === link));
-  }
-  l.processes.push(...processesOf(scope).map((pid) => `${pid} (${procState(pid)}) ${cmdlineOf(pid).slice(0, 160)}`));
-  for (const dir of scope.stateDirs) l.state.push(...stateEntries(dir).map((e) => `${dir}/${e}`));
-  return l;
+  return resourceLeaks({ instances: scope.instances, stateDirs: scope.stateDirs, pids: scope.pids ?? [] });
 }
 
 /**
@@ -191,7 +139,9 @@ export async function leaksAfter(scope: Scope, graceMs = 2000): Promise<Leaks> {
 
 /** Last resort, after the verdict: removes whatever the scope left, by its own names only. */
 export function forceCleanup(scope: Scope): void {
-  for (const pid of processesOf(scope)) {
+  const left = resourceLeaks({ instances: scope.instances, stateDirs: scope.stateDirs });
+  const owners = left.owners.map((line) => Number(line.split(' ')[0]));
+  for (const pid of [...processesOf(scope), ...owners]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -205,35 +155,21 @@ export function forceCleanup(scope: Scope): void {
     if (listLinks().includes(link)) quiet(['ip', 'link', 'del', link]);
     for (const table of listNftTables().filter((t) => t.split(' ')[1] === link)) quiet(['nft', 'delete', 'table', ...table.split(' ')]);
   }
+  for (const claim of left.claims) rmSync(claim.split(' ')[0]!, { force: true });
   for (const dir of scope.stateDirs) {
     for (const sub of ['instances', 'reaping']) rmSync(join(dir, sub), { recursive: true, force: true });
     rmSync(join(dir, 'lock'), { force: true });
   }
 }
 
-/** Everything of this run (names carrying TAG), for the start/end comparison. */
-export interface RunSnapshot {
-  firewall: string[];
-  netns: string[];
-  links: string[];
-  routes: string[];
-  processes: string[];
-}
-
-export function snapshotRun(knownLinks: ReadonlySet<string>, stateDirPrefix: string): RunSnapshot {
-  const netns = listNetns().filter((n) => n.includes(`.${TAG}`));
-  const links = listLinks().filter((l) => knownLinks.has(l));
-  const routes = listRoutes().filter((r) => [...knownLinks].some((l) => r.split(/\s+/).includes(l)));
-  const processes: string[] = [];
-  for (const pid of allPids()) {
-    if (pid === process.pid || !alive(pid)) continue;
-    const env = environOf(pid);
-    if ((env.includes(`WARREN_INSTANCE=${TAG}`) && env.includes('WARREN_SERVICE=')) || cmdlineOf(pid).includes(stateDirPrefix)) {
-      processes.push(`${pid} ${cmdlineOf(pid).slice(0, 160)}`);
-    }
-  }
-  const firewall = listNftTables().filter((t) => knownLinks.has(t.split(' ')[1] ?? ''));
-  return { netns, links, routes, firewall, processes };
+/** Everything of this run (names carrying TAG, its temp dirs), for the end-of-run check. */
+export function runLeaks(): Leaks {
+  return resourceLeaks({
+    instances: [...ALL_INSTANCES.values()],
+    ownsInstance: (instance) => instance.startsWith(TAG),
+    pathPrefixes: [join(tmpdir(), `warren-rel-${process.pid}-`)],
+    sharedStateDirs: ['/run/warren'],
+  });
 }
 
 /** Network namespace of a pid as `net:[inode]`. */

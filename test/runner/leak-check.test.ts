@@ -1,0 +1,70 @@
+// The runner itself (test/run.ts): a resource of every kind left behind by a test file is a failure
+// naming it, another run's resource is not blamed, and a hanging test fails by its name, the run
+// still ending with `N passed, N failed`.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tempStateDir } from '../helpers/env.ts';
+import { runArgv } from '../helpers/process.ts';
+
+const RUN = join(import.meta.dirname, '..', 'run.ts');
+const FIXTURES = join(import.meta.dirname, 'fixtures');
+const quietly = (argv: string[]) => {
+  try {
+    execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  } catch {
+    // already gone
+  }
+};
+
+test('a file that leaves one resource of every kind fails the leak check with each of them', async () => {
+  const dir = tempStateDir('runner');
+  const manifestPath = join(dir.path, 'manifest.json');
+  const registry = join(dir.path, 'registry');
+  let manifest: { instance: string; netns: string[]; link: string; state: string; pids: number[] } | undefined;
+  try {
+    const run = await runArgv([process.execPath, '--import', 'tsx', RUN, join(FIXTURES, 'leaky.fixture.ts')], { env: { LEAKY_MANIFEST: manifestPath, WARREN_SUBNET_REGISTRY: registry }, timeoutMs: 60_000 });
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const m = manifest!;
+    assert.is(run.code, 1, run.stdout);
+    assert.match(run.stdout, /^1 passed, 1 failed$/m, 'the leak is a failure of its own');
+    const report = run.stdout.slice(run.stdout.indexOf('FAIL leak check after runner/fixtures/leaky.fixture.ts'));
+    assert.ok(report.length > 0, run.stdout);
+    for (const [kind, what] of [
+      ['netns', m.netns[0]!],
+      ['links', m.link],
+      ['routes', `10.254.77.0/24 dev ${m.link}`],
+      ['nft', `inet ${m.link}`],
+      ['state', m.state],
+      ['claims', join(registry, '10.254.77.0')],
+      ['owners', `${m.pids[0]} ${process.execPath} -e setInterval(() => {}, 1 << 30) wleak.${m.instance}`],
+      ['procs', `${m.pids[1]} sleep 601`],
+    ] as const) {
+      assert.ok(report.split('\n').some((l) => l.trim().startsWith(`${kind}: ${what}`)), `${kind} ${what} reported:\n${report}`);
+    }
+    assert.not.match(report, m.netns[1]!, "another run's namespace is not blamed on this one");
+  } finally {
+    const m = manifest;
+    if (m) {
+      for (const pid of m.pids) quietly(['kill', '-KILL', String(pid)]);
+      for (const ns of m.netns) quietly(['ip', 'netns', 'del', ns]);
+      quietly(['nft', 'delete', 'table', 'inet', m.link]);
+      quietly(['ip', 'link', 'del', m.link]);
+      rmSync(m.state, { recursive: true, force: true });
+    }
+    dir.remove();
+  }
+});
+
+test('a hanging test fails with its name after the file\'s timeout, and the run still ends with its count', async () => {
+  const started = Date.now();
+  const run = await runArgv([process.execPath, '--import', 'tsx', RUN, join(FIXTURES, 'hang.fixture.ts')], { timeoutMs: 60_000 });
+  assert.is(run.code, 1, run.stdout);
+  assert.match(run.stdout, /FAIL runner\/fixtures\/hang\.fixture\.ts › "never ends": timed out after 3 s/);
+  assert.match(run.stdout, /^1 passed, 1 failed$/m);
+  assert.ok(Date.now() - started < 50_000, 'the runner did not wait for the hang');
+});
+
+test.run();
