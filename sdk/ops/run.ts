@@ -2,6 +2,7 @@
 // whatever happens (the command fails, cannot start, or a signal arrives), and report the command's end.
 import { constants } from 'node:os';
 import type { EnvSpec } from '../../dsl/spec.ts';
+import { inTerminalForeground } from '../drivers/terminal.ts';
 import { messageOf, UsageError } from '../errors.ts';
 import type { Instance } from '../runtime/instance.ts';
 import { up, type RuntimeUpOptions } from './up.ts';
@@ -90,9 +91,14 @@ interface CommandRun {
 async function runCommand(file: string, args: readonly string[], { env, stdio, killAfterMs, signal }: CommandRun): Promise<CommandOutcome> {
   const { execa } = await import('execa');
   const child = execa(file, args, { env, stdio, reject: false, forceKillAfterDelay: killAfterMs, cleanup: true, stripFinalNewline: false });
+  let fallback: NodeJS.Timeout | undefined;
   const forward = () => {
     const reason = signal?.reason;
-    child.kill(typeof reason === 'string' && reason.startsWith('SIG') ? (reason as NodeJS.Signals) : 'SIGTERM');
+    const name = typeof reason === 'string' && reason.startsWith('SIG') ? (reason as NodeJS.Signals) : 'SIGTERM';
+    // Ctrl-C on our terminal reached the command already; a second SIGINT means "force" to many tools.
+    // Should it have come from elsewhere, the command gets a SIGTERM once it had time to react.
+    if (name === 'SIGINT' && inTerminalForeground()) fallback = setTimeout(() => child.kill('SIGTERM'), killAfterMs);
+    else child.kill(name);
   };
   signal?.addEventListener('abort', forward, { once: true });
   if (signal?.aborted) forward();
@@ -105,6 +111,7 @@ async function runCommand(file: string, args: readonly string[], { env, stdio, k
     if (outcome.signal) return { exitCode: 128 + (constants.signals[outcome.signal] ?? 0), signal: outcome.signal };
     return { exitCode: outcome.exitCode ?? 1, signal: null };
   } finally {
+    clearTimeout(fallback);
     signal?.removeEventListener('abort', forward);
   }
 }

@@ -106,6 +106,50 @@ test('SIGTERM and SIGINT to warren reach the command, which decides the exit cod
   }
 });
 
+// Runs argv on a pty; once its output shows TRIGGER, types Ctrl-C; prints all output.
+const CTRL_C_IN_PTY = `
+import os, pty, select, sys
+trigger = os.environ['TRIGGER'].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out, sent = b'', False
+while True:
+    ready, _, _ = select.select([fd], [], [], 60)
+    if not ready:
+        break
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if not sent and trigger in out:
+        os.write(fd, b'\\x03')
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+test('Ctrl-C on a terminal reaches the command once (the terminal delivered it), and the instance comes down', async () => {
+  const scratch = tempStateDir('rn-tty');
+  const marker = join(scratch.path, 'count');
+  // Counts the SIGINTs that arrive within a second of the first, then exits 42.
+  const script = `let n = 0; process.on('SIGINT', () => { if (n++ === 0) setTimeout(() => { require('fs').writeFileSync(${JSON.stringify(marker)}, String(n)); process.exit(42); }, 1000); }); console.log('cmd ' + 'waiting'); setInterval(() => {}, 1000);`;
+  try {
+    await withInstance('wpair', 'rn', async (instance, stateDir) => {
+      const result = await runArgv(['python3', '-c', CTRL_C_IN_PTY, ...warren('run', PAIR, '-i', instance, '--state-dir', stateDir, '--', process.execPath, '-e', script)], { env: { TRIGGER: 'cmd waiting' } });
+      assert.is(result.code, 42, result.stdout);
+      assert.is(readFileSync(marker, 'utf8'), '1', 'one SIGINT, not two');
+      assert.match(result.stdout, `instance '${instance}' is down`);
+    });
+  } finally {
+    scratch.remove();
+  }
+});
+
 test('SIGTERM during the up of a run rolls back and exits 143; the command never runs', async () => {
   await withInstance('wslow', 'rs', async (instance, stateDir) => {
     const scratch = tempStateDir('rs-cmd');
