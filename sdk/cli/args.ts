@@ -68,7 +68,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'run', summary: 'bring an instance up, run a command on the host against it, always bring it down; exits with the command\'s code', usage: 'RECIPE [-i NAME] [--keep-on-failure] -- CMD...', recipe: 'required',
     examples: ['warren run recipes/checkout.env.ts -- npm run test:e2e', 'warren run recipes/checkout.env.ts -- sh -c \'curl -fsS "$ORDER_URL/health"\''],
     options: ['instance', 'keep-on-failure', 'verbose', ...STATE],
-    details: 'The instance is named run-<pid> unless -i names it. CMD gets WARREN_INSTANCE and, per service, <SERVICE>_URL, <SERVICE>_HOST and <SERVICE>_PORT (upper-cased, - becomes _). SIGINT, SIGTERM and SIGHUP are passed on to CMD; the instance comes down afterwards in every case.' },
+    details: 'The instance is named run-<pid> unless -i names it. CMD gets WARREN_INSTANCE and, per service, <SERVICE>_URL, <SERVICE>_HOST and <SERVICE>_PORT (upper-cased, - becomes _). SIGINT, SIGTERM and SIGHUP reach CMD once (passed on, or from the terminal for a Ctrl-C there); the instance comes down afterwards in every case.' },
   { name: 'status', summary: 'instances, services, addresses and health (no recipe: every instance of the state dir)', usage: '[RECIPE] [-i NAME] [--json]', recipe: 'optional',
     examples: ['warren status recipes/checkout.env.ts', 'warren status --json'], options: ['instance', 'json', ...STATE] },
   { name: 'ls', summary: 'every instance on this machine, of every state dir (like docker compose ls)', usage: '[--json]', recipe: 'none',
