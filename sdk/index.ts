@@ -17,6 +17,8 @@ export type { DownOptions } from './ops/down.ts';
 export { instancesStatus } from './ops/status.ts';
 export type { InstanceStatus, StatusOptions } from './ops/status.ts';
 export { collectGarbage } from './ops/gc.ts';
+export { restartInstanceService } from './ops/restart.ts';
+export type { RestartOptions } from './ops/restart.ts';
 export type { CollectOptions } from './ops/gc.ts';
 export type { ExportK8sOptions, ExportK8sResult } from './ops/export-k8s.ts';
 /** `warren export k8s`, loaded on first use: yaml and the schemas would add ~40 ms to every recipe's start. */

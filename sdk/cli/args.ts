@@ -36,6 +36,7 @@ export const OPTIONS = {
   duplicate: { type: 'string', value: 'PCT', help: 'packets sent twice (1%)' },
   reorder: { type: 'string', value: 'PCT', help: 'packets sent ahead of the delayed ones (needs --delay)' },
   clear: { type: 'boolean', help: 'back to a perfect link' },
+  watch: { type: 'boolean', short: 'w', help: 'up: restart a service when its files change; status: refresh in place' },
   'state-dir': { type: 'string', value: 'DIR', help: 'where journals and logs live (default $WARREN_STATE_DIR or /run/warren)' },
   help: { type: 'boolean', short: 'h', help: 'this command\'s help' },
 } as const satisfies Record<string, OptionSpec>;
@@ -61,7 +62,7 @@ const STATE: OptionName[] = ['state-dir'];
 export const COMMANDS: CommandSpec[] = [
   { name: 'up', summary: 'bring an instance up; in the foreground until Ctrl-C, which tears it down', usage: 'RECIPE [-i NAME] [-d] [-q] [-v] [--json] [--timings]', recipe: 'required',
     examples: ['warren up recipes/checkout.env.ts -i alice', 'warren up recipes/checkout.env.ts -d --timings'],
-    options: ['instance', 'detach', 'quiet', 'verbose', 'json', 'timings', ...STATE],
+    options: ['instance', 'detach', 'quiet', 'verbose', 'json', 'timings', 'watch', ...STATE],
     details: 'On a terminal a live view shows what is starting and what waits for what; elsewhere plain lines. --json streams every event as one JSON object a line.' },
   { name: 'down', summary: 'stop every service and remove every resource of an instance', usage: 'RECIPE [-i NAME] [--all]', recipe: 'required',
     examples: ['warren down recipes/checkout.env.ts -i alice'], options: ['instance', 'all', 'verbose', ...STATE] },
@@ -70,7 +71,10 @@ export const COMMANDS: CommandSpec[] = [
     options: ['instance', 'keep-on-failure', 'verbose', ...STATE],
     details: 'The instance is named run-<pid> unless -i names it. CMD gets WARREN_INSTANCE and, per service, <SERVICE>_URL, <SERVICE>_HOST and <SERVICE>_PORT (upper-cased, - becomes _). SIGINT, SIGTERM and SIGHUP reach CMD once (passed on, or from the terminal for a Ctrl-C there); the instance comes down afterwards in every case.' },
   { name: 'status', summary: 'instances, services, addresses and health (no recipe: every instance of the state dir)', usage: '[RECIPE] [-i NAME] [--json]', recipe: 'optional',
-    examples: ['warren status recipes/checkout.env.ts', 'warren status --json'], options: ['instance', 'json', ...STATE] },
+    examples: ['warren status recipes/checkout.env.ts', 'warren status --json', 'warren status --watch'], options: ['instance', 'json', 'watch', ...STATE] },
+  { name: 'restart', summary: 'stop a service and start it again in place (same address and log), from any process; waits until it is ready', usage: 'SERVICE [-i NAME]', recipe: 'none',
+    examples: ['warren restart user -i alice'], options: ['instance', ...STATE],
+    details: 'The instance must be owned by a Node process (up in the foreground, or embedded); a detached instance cannot restart its services yet.' },
   { name: 'ls', summary: 'every instance on this machine, of every state dir (like docker compose ls)', usage: '[--json]', recipe: 'none',
     examples: ['warren ls', 'warren ls --json'], options: ['json', ...STATE] },
   { name: 'plan', summary: 'the steps `up` would run, each with its undo and recipe line; nothing is done', usage: 'RECIPE [-i NAME] [--json]', recipe: 'required',
@@ -136,6 +140,7 @@ export interface CliArgs {
   /** The link impairment flags given (`shape`), as written: { delay: '300ms', loss: '5%' }. */
   readonly link: Readonly<Record<string, string>>;
   readonly clear: boolean;
+  readonly watch: boolean;
   readonly help: boolean;
   readonly stateDir: string | undefined;
 }
@@ -177,6 +182,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
     open: values.open ?? false,
     link: Object.fromEntries((['delay', 'jitter', 'loss', 'rate', 'corrupt', 'duplicate', 'reorder'] as const).flatMap((k) => (values[k] === undefined ? [] : [[k, values[k]!]]))),
     clear: values.clear ?? false,
+    watch: values.watch ?? false,
     help: values.help ?? false,
     stateDir: values['state-dir'],
   };

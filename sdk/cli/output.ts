@@ -1,6 +1,7 @@
 import type { LoggedEvent, WarrenEvent } from '../../dsl/events.ts';
 import type { ServiceStatus } from '../../dsl/running.ts';
 import { messageOf } from '../errors.ts';
+import { supervisionLine } from './supervision-lines.ts';
 
 const COLOURS = [36, 35, 33, 32, 34, 91, 92, 93, 94, 95, 96];
 
@@ -28,7 +29,14 @@ export function createPrinter(options: { verbose: boolean; quiet: boolean; names
           process.stderr.write(`${prefix(event.service)} ready in ${event.ms} ms\n`);
           break;
         case 'service.exit':
-          process.stderr.write(`${prefix(event.service)} exited (${event.signal ?? `code ${event.exitCode}`})\n`);
+          process.stderr.write(`${prefix(event.service)} exited (${event.reason ?? event.signal ?? `code ${event.exitCode}`})\n`);
+          break;
+        case 'service.restarting':
+        case 'service.restarted':
+        case 'service.failed':
+        case 'service.rebuilt':
+        case 'service.rebuild-failed':
+          process.stderr.write(`${prefix(event.service)} ${supervisionLine(event)}\n`);
           break;
         case 'service.health':
           process.stderr.write(`${prefix(event.service)} ${event.healthy ? 'healthy again' : 'unhealthy: its readiness probe fails'}\n`);

@@ -65,3 +65,24 @@ export function relayPorts(hubIf: string): { bridgeSide: string; relaySide: stri
 export function hostNatTable(env: string, instance: string): string {
   return hostInterface(env, instance);
 }
+
+/** warren's own subtree in every cgroup hierarchy: `<mount>/warren/<env>.<instance>/<service>`. */
+export const CGROUP_SUBTREE = 'warren';
+
+/** An instance's cgroup, relative to a hierarchy's mount. */
+export function instanceCgroup(env: string, instance: string): string {
+  return `${CGROUP_SUBTREE}/${instanceKey(env, instance)}`;
+}
+
+/** A service's cgroup, inside its instance's; `_instance` is never a service name, so no clash. */
+export function serviceCgroup(env: string, instance: string, service: string): string {
+  return `${instanceCgroup(env, instance)}/${service}`;
+}
+
+const CGROUP = new RegExp(`^${CGROUP_SUBTREE}/(${NAME})\\.(${NAME})(?:/(${NAME}))?$`);
+
+/** The parts of a relative cgroup path warren made, or undefined when it is not one of warren's. */
+export function parseCgroup(path: string): { env: string; instance: string; service?: string } | undefined {
+  const match = CGROUP.exec(path);
+  return match ? { env: match[1]!, instance: match[2]!, ...(match[3] ? { service: match[3] } : {}) } : undefined;
+}
