@@ -5,7 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortedError, ReadinessError, messageOf } from '../errors.ts';
 import type { ReadyArgs } from '../plan/types.ts';
 import { capture } from './command.ts';
-import type { ProbeDriver, ServiceExit } from './types.ts';
+import { enterArgv } from './exec.ts';
+import { BASE_PATH } from '../plan/environment.ts';
+import type { OutputLine, ProbeDriver, ServiceExit, ServiceRecord, WaitReadyOptions } from './types.ts';
 
 const FIRST_DELAY_MS = 1;
 /** Poll every few ms for the first second (most services are ready by then), then back off. */
@@ -18,8 +20,10 @@ const LOG_TAIL_LINES = 10;
 /** Readiness by polling: fast at first (a service that is ready at once costs a few ms), then backing off. */
 export function createProbeDriver(): ProbeDriver {
   return {
-    async waitReady(ready, { signal, exited }) {
+    async waitReady(ready, options) {
+      const { signal, exited, record } = options;
       if (ready.ready.kind === 'started') return failIfExited(ready, exited(), exited);
+      if (ready.ready.kind === 'log') return waitForLine(ready, options);
       const started = Date.now();
       const deadline = started + ready.timeout;
       let delay = FIRST_DELAY_MS;
@@ -28,7 +32,7 @@ export function createProbeDriver(): ProbeDriver {
         if (signal.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
         await failIfExited(ready, exited(), exited);
         try {
-          await attempt(ready);
+          await attempt(ready, record);
           return;
         } catch (error) {
           lastError = messageOf(error);
@@ -41,9 +45,10 @@ export function createProbeDriver(): ProbeDriver {
       }
     },
 
-    async probeOnce(ready) {
+    async probeOnce(ready, record) {
       if (ready.ready.kind === 'started') return true;
-      return attempt(ready).then(() => true, () => false);
+      if (ready.ready.kind === 'log') return logMatches(ready.logFile, lineMatcher(ready));
+      return attempt(ready, record).then(() => true, () => false);
     },
   };
 }
@@ -54,6 +59,7 @@ export function describeProbe(ready: ReadyArgs): string {
     case 'tcp': return `tcp ${ready.address}:${ready.port}`;
     case 'http': return `http GET http://${ready.address}:${ready.port}${spec.path}`;
     case 'exec': return `exec ${spec.argv.join(' ')}`;
+    case 'log': return `log /${spec.pattern}/${spec.flags}`;
     case 'started': return 'started';
   }
 }
@@ -69,13 +75,17 @@ async function failIfExited(ready: ReadyArgs, exit: ServiceExit | undefined, exi
   throw new ReadinessError(ready.service, describeProbe(ready), `${how} before it was ready`, await logTail(ready.logFile));
 }
 
-async function attempt(ready: ReadyArgs): Promise<void> {
+async function attempt(ready: ReadyArgs, record?: ServiceRecord): Promise<void> {
   const spec = ready.ready;
   if (spec.kind === 'tcp') return tcpAttempt(ready.address!, ready.port!);
   if (spec.kind === 'http') return httpAttempt(ready.address!, ready.port!, spec.path);
   if (spec.kind === 'exec') {
     const [file, ...args] = spec.argv;
-    const result = await capture(['nsenter', `--net=/run/netns/${ready.netns}`, '--', file!, ...args], { timeout: ATTEMPT_TIMEOUT_MS });
+    // In every namespace of the service (its mounts, its hosts file), as its user; the network alone without its init.
+    const enter = record ? enterArgv(record, ready.user ? { user: ready.user } : {}) : ['nsenter', `--net=/run/netns/${ready.netns}`, '--'];
+    const home = ready.user?.home ?? '/root';
+    const env = { PATH: BASE_PATH, LANG: 'C.UTF-8', HOME: home, USER: ready.user?.name ?? 'root', LOGNAME: ready.user?.name ?? 'root' };
+    const result = await capture([...enter, file!, ...args], { timeout: ATTEMPT_TIMEOUT_MS, env });
     if (result.exitCode !== 0) throw new Error(`exit code ${result.exitCode ?? result.signal}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
   }
 }
@@ -104,6 +114,44 @@ function httpAttempt(host: string, port: number, path: string): Promise<void> {
     req.once('error', reject);
     req.end();
   });
+}
+
+/** A line of the service's output that matches: seen live, or already in its log file (written before it is forwarded). */
+async function waitForLine(ready: ReadyArgs, { signal, exited, onOutput }: WaitReadyOptions): Promise<void> {
+  const matches = lineMatcher(ready);
+  const started = Date.now();
+  let seen = false;
+  const unsubscribe = onOutput?.((line: OutputLine) => (seen ||= matches(line.line))) ?? (() => undefined);
+  try {
+    for (let delay = FIRST_DELAY_MS; ; delay = Math.min(delay * 2, MAX_DELAY_MS)) {
+      if (seen || (await logMatches(ready.logFile, matches))) return;
+      if (signal.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
+      // Its last lines reach the log before its exit is reported: one more look, then fail.
+      const exit = exited();
+      if (exit && (await logMatches(ready.logFile, matches))) return;
+      await failIfExited(ready, exit, exited);
+      if (Date.now() - started > ready.timeout) {
+        throw new ReadinessError(ready.service, describeProbe(ready), `printed no line matching /${(ready.ready as { pattern: string }).pattern}/ within ${ready.timeout} ms`, await logTail(ready.logFile));
+      }
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+function lineMatcher(ready: ReadyArgs): (line: string) => boolean {
+  const spec = ready.ready as { pattern: string; flags: string };
+  const pattern = new RegExp(spec.pattern, spec.flags);
+  return (line) => pattern.test(line);
+}
+
+async function logMatches(file: string, matches: (line: string) => boolean): Promise<boolean> {
+  try {
+    return (await readFile(file, 'utf8')).split('\n').some(matches);
+  } catch {
+    return false;
+  }
 }
 
 export async function logTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
