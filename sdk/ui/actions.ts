@@ -25,13 +25,47 @@ export const ACTIONS: readonly Action[] = [
       return `${handle.name}/${handle.instance} is down`;
     },
   },
-  // Next, one line each once the handle has them (the page draws a button, and a service picker
-  // for perService; errors come back as the SDK throws them):
+  {
+    name: 'shape',
+    label: 'Shape link',
+    perService: true,
+    fields: [{ name: 'link', label: 'Impairment', placeholder: 'delay=100ms loss=1% (empty: a perfect link)' }],
+    run: async (handle, args) => {
+      const link = parseLink(args.link);
+      await handle.shape(args.service!, link);
+      return `${args.service}'s link: ${link ? Object.entries(link).map(([k, v]) => `${k} ${v}`).join(', ') : 'perfect'}`;
+    },
+  },
+  {
+    name: 'partition',
+    label: 'Partition',
+    fields: [{ name: 'a', label: 'Group A', placeholder: 'web' }, { name: 'b', label: 'Group B', placeholder: 'api,db' }],
+    run: async (handle, args) => {
+      const [a, b] = [groupOf(args.a), groupOf(args.b)];
+      await handle.partition(a, b);
+      return `${a.join(',')} cut off from ${b.join(',')}`;
+    },
+  },
+  { name: 'heal', label: 'Heal', run: async (handle) => (await handle.heal(), 'every partition removed') },
+  // Next, one line once the handle has it: the page draws the button (and a service picker).
   // { name: 'restart', label: 'Restart', perService: true, run: async (h, a) => (await h.restart(a.service!), `${a.service} restarted`) },
-  // { name: 'shape', label: 'Shape link', perService: true, run: async (h, a) => (await h.shape(a.service!, linkOf(a.link)), `${a.service}'s link shaped`) },
-  // { name: 'partition', label: 'Partition', run: async (h, a) => (await h.partition(groupOf(a.a), groupOf(a.b)), 'partitioned') },
-  // { name: 'heal', label: 'Heal', run: async (h) => (await h.heal(), 'healed') },
 ];
+
+/** `delay=100ms loss=1%` (or `delay 100ms, loss 1%`) as the handle takes it; null (a perfect link) when empty. The SDK checks the values. */
+function parseLink(text: unknown): Record<string, string> | null {
+  if (typeof text !== 'string') throw new RangeError('the impairment must be text such as delay=100ms loss=1%');
+  const words = text.replace(/[=,]/g, ' ').split(/\s+/).filter(Boolean);
+  if (words.length === 0) return null;
+  if (words.length % 2) throw new RangeError(`'${text}' is not pairs of option and value, such as delay=100ms loss=1%`);
+  return Object.fromEntries(Array.from({ length: words.length / 2 }, (_, i) => [words[2 * i]!, words[2 * i + 1]!]));
+}
+
+/** `api, db` as names. */
+function groupOf(text: unknown): string[] {
+  const names = typeof text === 'string' ? text.split(',').map((n) => n.trim()).filter(Boolean) : [];
+  if (names.length === 0) throw new RangeError('each group needs at least one service or namespace, separated by commas');
+  return names;
+}
 
 export function findAction(name: string): Action | undefined {
   return ACTIONS.find((a) => a.name === name);

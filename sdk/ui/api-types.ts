@@ -29,7 +29,7 @@ export interface TopologyNode {
   /** The kernel's name of the namespace (`wr.env.instance.name`); absent for the host. */
   readonly netns?: string;
   readonly services: readonly TopologyService[];
-  /** Host ports forwarded into the instance (the published-ports issue fills it). */
+  /** Host ports (127.0.0.1) forwarded to services of the instance (`publish`). */
   readonly published: readonly PublishedPort[];
 }
 
@@ -57,7 +57,7 @@ export interface TopologyLink {
   readonly cidr: string;
   /** The link's current impairment, once the shaping issue lands (e.g. `delay 50ms loss 1%`). */
   readonly impairment?: string;
-  /** True while a partition cuts this link (the partition issue). */
+  /** True while a partition cuts this namespace off from others. */
   readonly partitioned?: boolean;
 }
 
@@ -66,6 +66,8 @@ export interface Topology {
   readonly bridge: string | null;
   readonly nodes: readonly TopologyNode[];
   readonly links: readonly TopologyLink[];
+  /** Groups of services or namespaces cut from each other, both ways. */
+  readonly partitions: ReadonlyArray<readonly [readonly string[], readonly string[]]>;
 }
 
 /** One step of the critical chain: what the last `up` waited for, in order. */
@@ -100,8 +102,16 @@ export interface ActionInfo {
   readonly label: string;
   /** Asks the user first (down). */
   readonly confirm?: string;
-  /** Takes a service argument (restart, once it exists). */
+  /** Takes a service argument (shape; restart once it exists). */
   readonly perService?: boolean;
+  /** Text fields the page asks for, sent under their names. */
+  readonly fields?: readonly ActionField[];
+}
+
+export interface ActionField {
+  readonly name: string;
+  readonly label: string;
+  readonly placeholder?: string;
 }
 
 export interface ActionResult {

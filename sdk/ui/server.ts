@@ -5,7 +5,7 @@ import type { LoggedEvent } from '../../dsl/events.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Drivers } from '../drivers/types.ts';
-import { InstanceError, messageOf, ServiceError, SpecError, WarrenError } from '../errors.ts';
+import { InstanceError, messageOf, NetworkError, ServiceError, SpecError, WarrenError } from '../errors.ts';
 import { openInstance } from '../ops/open.ts';
 import { instancesStatus } from '../ops/status.ts';
 import { criticalChain } from '../ops/timings.ts';
@@ -139,10 +139,10 @@ async function detail(handle: Instance): Promise<InstanceDetail> {
   return {
     env: handle.name,
     instance: handle.instance,
-    topology: topologyOf(handle.plan),
+    topology: topologyOf(handle.plan, handle.network()),
     services: await handle.status(),
     chain: chainOf(criticalChain(handle.plan, steps)),
-    actions: ACTIONS.map(({ name, label, confirm, perService }) => ({ name, label, ...(confirm ? { confirm } : {}), ...(perService ? { perService } : {}) })),
+    actions: ACTIONS.map(({ run: _run, ...info }) => info),
   };
 }
 
@@ -170,6 +170,8 @@ function statusOf(error: unknown): number {
   if (error instanceof SpecError || error instanceof SyntaxError || error instanceof RangeError || error instanceof URIError) return 400;
   if (error instanceof InstanceError && error.code === 'INSTANCE_NOT_FOUND') return 404;
   if (error instanceof ServiceError && error.code === 'SERVICE_NOT_FOUND') return 404;
+  // The caller's input was wrong (an impairment, a group, a target): nothing was changed.
+  if (error instanceof NetworkError && error.code !== 'NETWORK_UNSUPPORTED') return 400;
   return 500;
 }
 

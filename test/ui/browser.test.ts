@@ -35,7 +35,8 @@ test('the page shows a live instance, follows its logs and health, and brings it
     const page = await browser.context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => (message.type() === 'error' ? pageErrors.push(message.text()) : undefined));
+    // A refused action is a failed fetch, which chromium logs too: only other errors count.
+    page.on('console', (message) => (message.type() === 'error' && !message.location().url.includes('/actions/') ? pageErrors.push(message.text()) : undefined));
     await page.goto(ui.url);
 
     // Listed, with its mode and subnet; chosen with the keyboard-reachable button of its row.
@@ -76,13 +77,44 @@ test('the page shows a live instance, follows its logs and health, and brings it
     assert.match(chain, /service\.ready:api/, 'web waited for api');
     assert.match(chain, /service\.ready:db/, 'api waited for db');
 
+    // Live network changes through the page: shape a link, partition, heal; the drawing follows.
+    await page.getByLabel('Service for Shape link').selectOption('web');
+    await page.getByLabel('Impairment for Shape link').fill('delay=50ms loss=1%');
+    await page.locator('button[data-action="shape"]').click();
+    const result = page.locator('[data-testid="action-result"]');
+    assert.ok(await waitFor(async () => /web's link: delay 50ms, loss 1%/.test((await result.count()) ? await result.innerText() : ''), SHOWN_WITHIN_MS), 'shape reports its result');
+    assert.equal(openInstance(ENV, instance, { stateDir: state.path }).network().links.web, { delay: '50ms', loss: '1%' });
+    const webWire = page.locator('[data-testid="topology"] [data-link="veth.create:web"]');
+    assert.ok(await waitFor(async () => (await webWire.getAttribute('class'))?.includes('impaired') ?? false, SHOWN_WITHIN_MS), 'the wire is drawn impaired');
+    assert.match(await webWire.textContent() ?? '', /delay 50ms loss 1%/);
+    await page.getByLabel('Impairment for Shape link').fill('delay=banana');
+    await page.locator('button[data-action="shape"]').click();
+    assert.ok(await waitFor(async () => (await result.getAttribute('class'))?.includes('bad') ?? false, SHOWN_WITHIN_MS), 'a refused impairment shows as an error');
+    assert.match(await result.innerText(), /banana/);
+    await page.getByLabel('Group A for Partition').fill('web');
+    await page.getByLabel('Group B for Partition').fill('api,db');
+    await page.locator('button[data-action="partition"]').click();
+    assert.ok(await waitFor(async () => (await page.locator('.partitions li').count()) === 1, SHOWN_WITHIN_MS), 'the partition is listed');
+    assert.match(await page.locator('.partitions').innerText(), /web cut off from api, db/);
+    assert.is(openInstance(ENV, instance, { stateDir: state.path }).network().partitions.length, 1);
+    // The picture for the README: healthy, logging, one link shaped and a partition.
+    await page.getByLabel('Impairment for Shape link').fill('delay=50ms loss=1%');
+    await page.locator('button[data-action="shape"]').click();
+    assert.ok(await waitFor(async () => (await webWire.getAttribute('class'))?.includes('cut') ?? false, SHOWN_WITHIN_MS), 'the wire is drawn cut');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator('h1').click();
+    await page.screenshot({ path: join(ARTIFACTS, 'ui.png'), fullPage: true });
+    await page.locator('button[data-action="heal"]').click();
+    assert.ok(await waitFor(async () => (await page.locator('.partitions li').count()) === 0, SHOWN_WITHIN_MS), 'heal removes it');
+    assert.is(openInstance(ENV, instance, { stateDir: state.path }).network().partitions.length, 0);
+    await page.getByLabel('Impairment for Shape link').fill('');
+    await page.locator('button[data-action="shape"]').click();
+    assert.ok(await waitFor(async () => openInstance(ENV, instance, { stateDir: state.path }).network().links.web === undefined || Object.keys(openInstance(ENV, instance, { stateDir: state.path }).network().links.web ?? {}).length === 0, SHOWN_WITHIN_MS), 'an empty impairment clears the link');
+
     // Every control has a name a screen reader can say.
     assert.equal(await page.evaluate(UNLABELLED_CONTROLS), [], 'controls without a label');
     assert.equal(pageErrors, [], 'errors on the page');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.locator('h1').click();
-    await page.screenshot({ path: join(ARTIFACTS, 'ui.png'), fullPage: true });
 
     // A service killed from outside turns stopped on the page, and its exit is in the timeline.
     const api = status.find((s) => s.name === 'api')!;
@@ -104,9 +136,7 @@ test('the page shows a live instance, follows its logs and health, and brings it
     await page.keyboard.press('Enter');
     await tabTo(page, page.locator('dialog[open] button[data-confirm="down"]'));
     await page.keyboard.press('Enter');
-    const result = page.locator('[data-testid="action-result"]');
-    await result.waitFor({ timeout: 60_000 });
-    assert.match(await result.innerText(), new RegExp(`${ENV}/${instance} is down`));
+    assert.ok(await waitFor(async () => new RegExp(`${ENV}/${instance} is down`).test(await result.innerText()), 60_000), 'down reports its result');
     assert.ok(await waitFor(async () => (await row.count()) === 0, SHOWN_WITHIN_MS), 'the row is gone');
     assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids }), [], 'down from the page removed everything');
 

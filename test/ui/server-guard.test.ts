@@ -121,7 +121,7 @@ test('bad requests get a clear error and change nothing', async () => {
   const post = (path: string, body?: string) => send(path, { method: 'POST', headers: withToken({ origin: origin(), 'content-type': 'application/json' }), ...(body === undefined ? {} : { body }) });
   const unknown = await post('/api/instances/wuishop/x/actions/format-disk');
   assert.is(unknown.status, 404);
-  assert.match(JSON.parse(unknown.body).message, /no action 'format-disk' \(actions: down\)/);
+  assert.match(JSON.parse(unknown.body).message, /no action 'format-disk' \(actions: down, shape, partition, heal\)/);
   assert.is((await post('/api/instances/wuishop/x/actions/down', '{not json')).status, 400);
   assert.is((await post('/api/instances/wuishop/x/actions/down', 'x'.repeat(10_000))).status, 400, 'a body too large');
   const traversal = await send('/api/instances/..%2F..%2Fetc/passwd', { headers: withToken() });

@@ -23,16 +23,21 @@ export function Actions({ env, instance, actions, services, onResult }: Props) {
 function ActionControl({ action, env, instance, services, onResult }: { readonly action: ActionInfo } & Omit<Props, 'actions'>) {
   const [busy, setBusy] = useState(false);
   const [service, setService] = useState(services[0] ?? '');
+  const [values, setValues] = useState<Record<string, string>>({});
   const dialog = useRef<HTMLDialogElement>(null);
   const what = `${action.label} ${env}/${instance}${action.perService ? ` ${service}` : ''}`;
 
   const run = async () => {
     dialog.current?.close();
     setBusy(true);
-    const result = await runAction(env, instance, action.name, action.perService ? { service } : {});
+    const fields = Object.fromEntries((action.fields ?? []).map((f) => [f.name, values[f.name] ?? '']));
+    const result = await runAction(env, instance, action.name, { ...(action.perService ? { service } : {}), ...fields });
     setBusy(false);
     onResult({ ...result, what });
   };
+
+  // An action that asks first opens its dialog; the others run at once.
+  const start = () => (action.confirm ? dialog.current?.showModal() : void run());
 
   return (
     <span class="action">
@@ -44,7 +49,15 @@ function ActionControl({ action, env, instance, services, onResult }: { readonly
           </select>
         </label>
       )}
-      <button type="button" data-action={action.name} class={action.confirm ? "danger" : ""} disabled={busy} aria-busy={busy} onClick={() => (action.confirm ? dialog.current?.showModal() : void run())}>
+      {action.fields?.map((f) => (
+        <label key={f.name}>
+          <span class="visually-hidden">{f.label} for {action.label}</span>
+          <input type="text" value={values[f.name] ?? ''} placeholder={f.placeholder ?? f.label} size={Math.min(28, Math.max(8, (f.placeholder ?? '').length))} data-field={`${action.name}.${f.name}`}
+            onInput={(e) => setValues({ ...values, [f.name]: e.currentTarget.value })}
+            onKeyDown={(e) => (e.key === 'Enter' ? start() : undefined)} />
+        </label>
+      ))}
+      <button type="button" data-action={action.name} class={action.confirm ? "danger" : ""} disabled={busy} aria-busy={busy} onClick={start}>
         {busy ? `${action.label}…` : action.label}
       </button>
       {action.confirm && (

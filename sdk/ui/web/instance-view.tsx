@@ -13,6 +13,7 @@ import { Timeline } from './timeline.tsx';
 import { TopologyView } from './topology-view.tsx';
 
 const MAX_EVENTS = 500;
+const DETAIL_REFRESH_MS = 5000;
 
 interface Props {
   readonly summary: InstanceSummary;
@@ -27,8 +28,16 @@ export function InstanceView({ summary, onResult }: Props) {
   const [gone, setGone] = useState(false);
   const logs = useRef(new LogBuffer()).current;
 
+  const [detailTick, setDetailTick] = useState(0);
+  // The drawing shows impairments and partitions: read again after an action, and now and then
+  // (another process may shape or partition the instance).
   useEffect(() => {
     fetchDetail(env, instance).then(setDetail, (error: Error) => setProblem(error.message));
+    const timer = setTimeout(() => setDetailTick((t) => t + 1), DETAIL_REFRESH_MS);
+    return () => clearTimeout(timer);
+  }, [env, instance, detailTick]);
+
+  useEffect(() => {
     // Events arrive in bursts: one state change per animation frame.
     let pendingEvents: LoggedEvent[] = [];
     let frame = 0;
@@ -61,8 +70,14 @@ export function InstanceView({ summary, onResult }: Props) {
       <div class="instance-head">
         <h2 id="instance-title">{env} / {instance}</h2>
         <span class="muted">{summary.mode}{summary.recipe ? ` · ${summary.recipe}` : ''}</span>
-        {detail && <Actions env={env} instance={instance} actions={detail.actions} services={services.map((s) => s.name)} onResult={onResult} />}
       </div>
+      {detail && (
+        <Actions env={env} instance={instance} actions={detail.actions} services={services.map((s) => s.name)}
+          onResult={(result) => {
+            onResult(result);
+            setDetailTick((t) => t + 1);
+          }} />
+      )}
       {problem && <p class="banner bad" role="alert">{problem}</p>}
       {gone && <p class="banner" role="status">The instance is gone; its logs and events end here.</p>}
       <div class="grid">

@@ -20,6 +20,9 @@ export function describe(e: LoggedEvent): { text: string; bad?: boolean } {
     case 'instance.detached': return { text: `detached (owner ${e.owner})` };
     case 'instance.down': return { text: 'down' };
     case 'instance.reaped': return { text: `reaped ${e.instance}` };
+    case 'link.shaped': return { text: `${e.namespace}'s link: ${e.impairment ? Object.entries(e.impairment).map(([k, v]) => `${k} ${v}`).join(', ') : 'perfect again'}`, bad: e.impairment !== null };
+    case 'network.partitioned': return { text: `${e.groups[0].join(', ')} cut off from ${e.groups[1].join(', ')}`, bad: true };
+    case 'network.healed': return { text: 'every partition removed' };
     case 'warning': return { text: e.message, bad: true };
     // Kinds this page does not know yet (later issues add some): their fields as they are.
     default: return { text: fieldsOf(e as unknown as Record<string, unknown>) };

@@ -27,11 +27,18 @@ export function TopologyView({ topology, services }: { readonly topology: Topolo
   const statusOf = new Map(services.map((s) => [s.name, s]));
   const summary = `${topology.nodes.filter((n) => n.kind === 'namespace').length} namespaces on bridge ${topology.bridge ?? '–'}, subnet ${topology.subnet}`;
   return (
+    <>
     <svg class="topology" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Topology: ${summary}`} data-testid="topology">
       <title>Topology: {summary}</title>
       {topology.links.map((link) => <Wire key={link.id} link={link} from={byId.get(link.from)} to={byId.get(link.to)} />)}
       {boxes.map((b) => <NodeBox key={b.node.id} box={b} statusOf={statusOf} />)}
     </svg>
+    {topology.partitions.length > 0 && (
+      <ul class="partitions" aria-label="Partitions">
+        {topology.partitions.map(([a, b], i) => <li key={i} data-partition={i}><span class="cut-mark">✕</span> {a.join(', ')} cut off from {b.join(', ')}</li>)}
+      </ul>
+    )}
+    </>
   );
 }
 
@@ -70,10 +77,12 @@ function Wire({ link, from, to }: { readonly link: TopologyLink; readonly from?:
   return (
     <g class={`wire ${state}`} data-link={link.id}>
       <line x1={x1} y1={y1} x2={x2} y2={y2} />
-      <text x={x2 + 6} y={up ? y2 + 14 : y2 - 6} class="wire-label">{`${link.toIf} ${link.cidr}`}</text>
-      {/* Part-way along the wire: the hub's ends of several wires start at one point. */}
-      <text x={x1 + (x2 - x1) * 0.45 + 5} y={y1 + (y2 - y1) * 0.45} class="wire-label faint">{link.fromIf}</text>
-      {link.impairment && <text x={mx + 6} y={my} class="wire-label impaired">{link.impairment}</text>}
+      {/* Both ends' names at the far end (the hub's ends of several wires meet at one point), on the side away from the wire. */}
+      <text x={x2 < x1 ? x2 - 6 : x2 + 6} y={up ? y2 + 14 : y2 - 20} text-anchor={x2 < x1 ? 'end' : 'start'} class="wire-label">
+        <tspan>{`${link.fromIf} ↔ ${link.toIf}`}</tspan>
+        <tspan x={x2 < x1 ? x2 - 6 : x2 + 6} dy="12">{link.cidr}</tspan>
+      </text>
+      {link.impairment && <text x={x1 + (x2 - x1) * 0.3 + 10} y={y1 + (y2 - y1) * 0.3 + 4} class="wire-label impaired">{link.impairment}</text>}
       {link.partitioned && <text x={mx - 5} y={my + 5} class="cut-mark">✕</text>}
     </g>
   );
