@@ -126,6 +126,11 @@ test('`completion bash` is valid bash and completes commands and options; `compl
   assert.is(zsh.code, 0);
   assert.match(zsh.stdout, /^#compdef warren/);
   for (const command of COMMANDS) assert.match(zsh.stdout, `'${command.name}:`);
+  // Where zsh is installed (not by setup), its parser accepts the script too.
+  if (spawnSync('zsh', ['-c', 'true']).status === 0) {
+    const zshSyntax = spawnSync('zsh', ['-n'], { input: zsh.stdout });
+    assert.is(zshSyntax.status, 0, String(zshSyntax.stderr));
+  }
   const wrong = await runArgv(warren('completion', 'fish'));
   assert.is(wrong.code, 2);
   assert.match(wrong.stderr, /bash\|zsh/);
