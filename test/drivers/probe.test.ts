@@ -110,12 +110,10 @@ test('tcp: ready once something listens, also when it starts listening late', as
 
 test('tcp: a timeout is a ReadinessError with the probe and the log tail', async () => {
   const port = await closedPort();
-  const started = Date.now();
   const error = await rejection(wait(args({ kind: 'tcp' }, { port })));
   assertReadinessError(error, `tcp 127.0.0.1:${port}`);
   assert.match(error.message, /not ready after 600 ms/);
   assert.match(error.message, /ECONNREFUSED/);
-  assert.ok(Date.now() - started < 10_000);
 });
 
 test('http: 2xx is ready; a 500 until the timeout is a ReadinessError naming the status', async () => {
@@ -154,11 +152,10 @@ test('exec: runs inside the namespace; success, and a failing command until the 
 
 test('a service that exits before it is ready fails at once, with how it ended and its log tail', async () => {
   const port = await closedPort();
-  const started = Date.now();
   const error = await rejection(wait(args({ kind: 'tcp' }, { port, timeout: 30_000 }), () => ({ exitCode: 3, signal: null })));
   assertReadinessError(error, `tcp 127.0.0.1:${port}`);
+  // How it ended, not "was not ready after 30000 ms": it did not wait for the timeout.
   assert.match(error.message, /exited with code 3 before it was ready/);
-  assert.ok(Date.now() - started < 5000, 'without waiting for the timeout');
   const killed = await rejection(wait(args({ kind: 'started' }), () => ({ exitCode: null, signal: 'SIGKILL' })));
   assert.match(killed.message, /killed by SIGKILL/);
   await wait(args({ kind: 'started' }));
@@ -168,11 +165,9 @@ test('aborting the signal stops the wait with an AbortedError', async () => {
   const port = await closedPort();
   const controller = new AbortController();
   setTimeout(() => controller.abort('test abort'), 200);
-  const started = Date.now();
   const error = await rejection(wait(args({ kind: 'tcp' }, { port, timeout: 30_000 }), running, controller.signal));
   assert.instance(error, AbortedError);
   assert.match(error.message, 'test abort');
-  assert.ok(Date.now() - started < 5000);
 });
 
 test.run();
