@@ -116,6 +116,13 @@ test('the page shows a live instance, follows its logs and health, and brings it
     assert.equal(pageErrors, [], 'errors on the page');
 
 
+    // A log line is text, never markup: a service cannot run script in the page that holds the token.
+    const markup = '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>';
+    await fetch(dev.url('db', '/note'), { headers: { 'x-note': markup }, signal: AbortSignal.timeout(5000) });
+    assert.ok(await waitFor(async () => (await logs.innerText()).includes(markup), SHOWN_WITHIN_MS), 'the markup shown as text');
+    assert.is(await logs.locator('img, b').count(), 0, 'no element made from a log line');
+    assert.not.equal(await page.title(), 'pwned');
+
     // A service killed from outside turns stopped on the page, and its exit is in the timeline.
     const api = status.find((s) => s.name === 'api')!;
     process.kill(api.pid!, 'SIGKILL');
