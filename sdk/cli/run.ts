@@ -1,11 +1,14 @@
 // `warren run RECIPE -- CMD`: renders what runWith (sdk/ops/run.ts) does; exits with CMD's code.
+import type { LoggedEvent } from '../../dsl/events.ts';
 import type { EnvSpec } from '../../dsl/spec.ts';
 import { AbortedError, UpError, UsageError, messageOf } from '../errors.ts';
 import { runWith } from '../ops/run.ts';
+import { criticalChain } from '../ops/timings.ts';
 import type { CliArgs } from './args.ts';
 import { createPrinter } from './output.ts';
 import { createLiveView } from './progress.ts';
 import { catchSignals, SIGNAL_EXIT } from './signals.ts';
+import { renderTimings } from './timings.ts';
 
 const LOG_TAIL_LINES = 20;
 
@@ -39,8 +42,13 @@ export async function runCommand(spec: EnvSpec, args: CliArgs, recipe: string | 
       },
       ...(args.stateDir ? { stateDir: args.stateDir } : {}),
       ...(recipe ? { recipe } : {}),
-      onUp: (i) => {
+      onUp: async (i) => {
         live?.finish(false);
+        if (args.timings) {
+          const events: LoggedEvent[] = [];
+          for await (const event of i.events()) events.push(event);
+          process.stderr.write(`${renderTimings(criticalChain(i.plan, events))}\n`);
+        }
         process.stderr.write(`warren: ${spec.name} instance '${i.instance}' is up (${i.plan.subnet}) in ${Date.now() - started} ms; running ${args.rest.join(' ')}\n`);
       },
       onCommandEnd: async (i, end) => {

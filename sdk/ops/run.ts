@@ -19,7 +19,7 @@ export interface RunOptions extends Omit<RuntimeUpOptions, 'detach' | 'signal'> 
   /** How long the command has after a forwarded signal before SIGKILL (ms, default 5000). */
   readonly killAfterMs?: number;
   /** Called once the instance is up, before the command starts. */
-  readonly onUp?: (instance: Instance, env: Readonly<Record<string, string>>) => void;
+  readonly onUp?: (instance: Instance, env: Readonly<Record<string, string>>) => Promise<void> | void;
   /** Called once the command ended, before the instance goes down (to show its logs when it failed). */
   readonly onCommandEnd?: (instance: Instance, result: CommandOutcome) => Promise<void> | void;
 }
@@ -61,7 +61,7 @@ export async function runWith(spec: EnvSpec, argv: readonly string[], options: R
   let kept = false;
   try {
     const vars = instanceVariables(instance);
-    onUp?.(instance, vars);
+    await onUp?.(instance, vars);
     result = await runCommand(file, args, { env: { ...env, ...vars }, stdio, killAfterMs, ...(signal ? { signal } : {}) });
     await onCommandEnd?.(instance, result);
     kept = keepOnFailure && result.exitCode !== 0;

@@ -202,10 +202,13 @@ test('--keep-on-failure leaves a failed run\'s instance up (detached) for a late
   });
 });
 
-test('`tsx recipe.env.ts run -- CMD` does the same', async () => {
+test('`tsx recipe.env.ts run -- CMD` does the same (with --timings: the critical chain first)', async () => {
   await withInstance('wpair', 'rt', async (instance, stateDir) => {
-    const result = await runArgv([process.execPath, '--import', 'tsx', PAIR, 'run', '-i', instance, '--state-dir', stateDir, '--', 'sh', '-c', 'test "$WARREN_INSTANCE" = "$1" && test -n "$GREETER_URL"', 'sh', instance]);
+    const result = await runArgv([process.execPath, '--import', 'tsx', PAIR, 'run', '-i', instance, '--timings', '--state-dir', stateDir, '--', 'sh', '-c', 'test "$WARREN_INSTANCE" = "$1" && test -n "$GREETER_URL"', 'sh', instance]);
     assert.is(result.code, 0, result.stderr);
+    // --timings: the critical chain before the command runs.
+    assert.match(result.stderr, /^service\.ready:greeter @\d+ms \+\d+ms[^\n]*\n└─service\.start:greeter @/m);
+    assert.ok(result.stderr.indexOf('critical chain') < result.stderr.indexOf('; running sh'), 'printed before the command starts');
   });
 });
 
