@@ -14,7 +14,7 @@ import { up } from '../ops/up.ts';
 import type { Instance } from '../runtime/instance.ts';
 import type { CliArgs } from './args.ts';
 import { createPrinter, formatEvent, serviceRows, table } from './output.ts';
-import { createLiveView } from './progress.ts';
+import { canRedraw, createLiveView } from './progress.ts';
 import { catchSignals, SIGNAL_EXIT } from './signals.ts';
 import { renderTimings } from './timings.ts';
 
@@ -28,7 +28,7 @@ function where(args: CliArgs): { stateDir?: string } {
 export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | undefined): Promise<ExitCode> {
   const printer = createPrinter({ verbose: args.verbose, quiet: args.quiet, names: spec.services.map((s) => s.name) });
   // A live view on a terminal; plain lines elsewhere (CI) and with --verbose; NDJSON with --json.
-  const live = !args.json && !args.verbose && process.stderr.isTTY ? createLiveView(spec, args.instance) : undefined;
+  const live = !args.json && !args.verbose && canRedraw() ? createLiveView(spec, args.instance) : undefined;
   const onEvent = (event: WarrenEvent) => {
     if (args.json) return void process.stdout.write(`${eventLine(event)}\n`);
     if (!live) return printer.event(event);

@@ -22,6 +22,11 @@ export interface LiveView {
   finish(keep: boolean): void;
 }
 
+/** Whether stderr is a terminal that can move its cursor (not TERM=dumb): else plain lines. */
+export function canRedraw(stream: NodeJS.WriteStream = process.stderr): boolean {
+  return stream.isTTY === true && process.env.TERM !== 'dumb';
+}
+
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const REDRAW_MS = 80;
 

@@ -6,7 +6,7 @@ import { runWith } from '../ops/run.ts';
 import { criticalChain } from '../ops/timings.ts';
 import type { CliArgs } from './args.ts';
 import { createPrinter } from './output.ts';
-import { createLiveView } from './progress.ts';
+import { canRedraw, createLiveView } from './progress.ts';
 import { catchSignals, SIGNAL_EXIT } from './signals.ts';
 import { renderTimings } from './timings.ts';
 
@@ -20,7 +20,7 @@ export async function runCommand(spec: EnvSpec, args: CliArgs, recipe: string | 
   // Services stopping because the command is done is no news; one that exits while it runs is.
   let commandDone = false;
   // On a terminal the same live view as `up` until the instance is up; then the command has the screen.
-  const live = !args.verbose && process.stderr.isTTY ? createLiveView(spec, instance) : undefined;
+  const live = !args.verbose && canRedraw() ? createLiveView(spec, instance) : undefined;
   const abort = new AbortController();
   const signals = catchSignals((signal) => {
     live?.finish(true);

@@ -50,15 +50,16 @@ export async function stopDelayLine(link: LinkEnds, control: string): Promise<vo
   const running = runningRelay(control);
   const { bridgeSide } = relayPorts(link.hubIf);
   if (!running && !existsSync(`${control}.pid`)) return;
-  await ipBatch([`link set ${link.hubIf} master br0`], { netns: link.hub });
+  // Back on the bridge and the twin gone in one batch: the bridge forgets the twin's addresses with it.
+  await ipBatch([`link set ${link.hubIf} master br0`, `link del ${bridgeSide}`], { netns: link.hub, tolerate: /Cannot find device|does not exist/ });
   if (running) {
     try {
+      // It exits by itself once its interface is gone; this only makes it sooner.
       process.kill(running.pid, 'SIGTERM');
     } catch {
       // gone meanwhile
     }
   }
-  await ipBatch([`link del ${bridgeSide}`], { netns: link.hub, tolerate: /Cannot find device|does not exist/ });
   rmSync(`${control}.pid`, { force: true });
 }
 

@@ -22,7 +22,8 @@ export function hubFilterScript(filter: HubFilter): string {
   for (const [hubIf, pct] of filter.loss) {
     if (!(pct > 0)) continue;
     const below = Math.round((Math.min(pct, 100) / 100) * DRAWS);
-    rules.push(`oifname ${quoted([hubIf])} numgen random mod ${DRAWS} < ${below} drop`, `iifname ${quoted([hubIf])} numgen random mod ${DRAWS} < ${below} drop`);
+    // ARP is spared: a lost ARP reply would stall a whole neighbour for a second, far more than the loss asked for.
+    rules.push(`oifname ${quoted([hubIf])} ether type != arp numgen random mod ${DRAWS} < ${below} drop`, `iifname ${quoted([hubIf])} ether type != arp numgen random mod ${DRAWS} < ${below} drop`);
   }
   for (const [a, b] of filter.partitions) {
     if (a.length === 0 || b.length === 0) continue;

@@ -51,9 +51,13 @@ async function shapeLink({ link, impairment, previous, control }: LinkChange): P
   const kernelPart = qdiscFor(impairment.rateBitPerS ? { rateBitPerS: impairment.rateBitPerS } : {});
   // A rate that stays is not set again (a change is then one signal to the delay line); clearing is always read back.
   const unchanged = previous !== undefined && (previous.rateBitPerS ?? 0) === (impairment.rateBitPerS ?? 0);
-  if (!unchanged || isPerfect(impairment)) await Promise.all(both.map((end) => setEnd(end, kernelPart, link.namespace)));
-  if (!control) return;
-  if (wantsLine) {
+  const qdiscs = !unchanged || isPerfect(impairment) ? Promise.all(both.map((end) => setEnd(end, kernelPart, link.namespace))) : Promise.resolve();
+  await Promise.all([qdiscs, control ? delayLine(link, impairment, control, wantsLine) : undefined]);
+}
+
+/** The delay line of a link: set (started if needed) when the impairment needs one, else stopped and checked gone. */
+async function delayLine(link: LinkEnds, impairment: Impairment, control: string, wanted: boolean): Promise<void> {
+  if (wanted) {
     ensureControlDir(control);
     return setDelayLine(link, impairment, control, instanceTag(link.hub));
   }

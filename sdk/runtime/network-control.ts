@@ -46,8 +46,12 @@ export async function shapeLink(ctx: NetworkContext, target: string, link: LinkI
   else links[namespace] = impairment;
   const next: NetworkState = { ...state, links };
   const driver = linkDriver(ctx.drivers);
-  await driver.shape([{ link: ends, impairment, previous: state.links[namespace] ?? {}, control: join(ctx.dir, linkControlFile(namespace)) }]);
-  await driver.filterHub(ends.hub, hubFilter(ctx.plan, next));
+  const filter = hubFilter(ctx.plan, next);
+  await Promise.all([
+    driver.shape([{ link: ends, impairment, previous: state.links[namespace] ?? {}, control: join(ctx.dir, linkControlFile(namespace)) }]),
+    // Loss lives in the hub's filter: rewritten only when it changes (a change of delay is then one signal).
+    sameFilter(filter, hubFilter(ctx.plan, state)) ? undefined : driver.filterHub(ends.hub, filter),
+  ]);
   writeNetwork(ctx.dir, next);
   record(ctx, { kind: 'link.shaped', namespace, impairment: isPerfect(impairment) ? null : describeImpairment(impairment) });
 }
@@ -109,6 +113,10 @@ export function hubFilter(plan: Plan, state: NetworkState): HubFilter {
   const loss = new Map<string, number>();
   for (const [ns, imp] of Object.entries(state.links)) if (imp.lossPct) loss.set(port(ns), imp.lossPct);
   return { loss, partitions: state.partitions.map(([a, b]) => [a.map(port), b.map(port)] as const) };
+}
+
+function sameFilter(a: HubFilter, b: HubFilter): boolean {
+  return JSON.stringify([[...a.loss], a.partitions]) === JSON.stringify([[...b.loss], b.partitions]);
 }
 
 /** Both ends of a namespace's link, from its veth step; undefined without a veth. */

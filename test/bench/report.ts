@@ -3,6 +3,7 @@ import type { CheckoutResult } from './checkout.ts';
 import type { CliResult } from './cli.ts';
 import type { DetachedResult } from './detached.ts';
 import type { NetworkResult } from './network.ts';
+import { networkFaultsTables, networkFaultsTargets, type NetworkFaultsResult } from './network-faults.ts';
 import type { ParallelResult } from './parallel.ts';
 import type { ReadinessResult } from './readiness.ts';
 import type { ServicesResult } from './services.ts';
@@ -15,6 +16,7 @@ export interface Results {
   checkout?: CheckoutResult;
   cli?: CliResult;
   detached?: DetachedResult;
+  networkFaults?: NetworkFaultsResult;
   parallel: ParallelResult[];
 }
 
@@ -151,6 +153,7 @@ export function figuresTables(r: Results): string[] {
     );
     out.push('');
   }
+  if (r.networkFaults) out.push(...networkFaultsTables(r.networkFaults, table));
   return out;
 }
 
@@ -205,6 +208,7 @@ export function targets(r: Results): Target[] {
   } else {
     t.push({ target: '50 instances of checkout all ready', measured: 'not measured', goal: '< 15 s', met: null, value: NaN });
   }
+  if (r.networkFaults) t.push(...networkFaultsTargets(r.networkFaults));
   return t;
 }
 

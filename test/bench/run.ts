@@ -16,6 +16,7 @@ import { benchTag, inSandbox, runInSandbox } from './lib/sandbox.ts';
 import { leaked, snapshot, sweep, tryExec } from './lib/system.ts';
 import { networkSpec, serviceSpec, timedUp } from './lib/warren.ts';
 import { measureNetwork } from './network.ts';
+import { measureNetworkFaults } from './network-faults.ts';
 import { measureParallel } from './parallel.ts';
 import { measureProfile, type ProfileResult } from './profile.ts';
 import { measureReadiness } from './readiness.ts';
@@ -120,6 +121,9 @@ const runs: Array<[Measurement, string, () => Promise<void>]> = [
   }],
   ['parallel', 'concurrent instances and memory', async () => {
     for (const k of cfg.parallelN) results.parallel.push(await measureParallel(ctx, k));
+  }],
+  ['network-faults', 'published ports and live link changes', async () => {
+    results.networkFaults = await measureNetworkFaults(ctx);
   }],
   ['profile', "profile of warren's up/down", async () => {
     for (const n of cfg.profileN) results.profile.push(await measureProfile(ctx, n));

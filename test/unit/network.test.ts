@@ -93,8 +93,8 @@ test('the plan shapes links at up, publishes ports and opens host access, each s
 test('the hub filter: loss and partitions on both names of each port, both directions; nothing to filter removes the table', () => {
   const script = hubFilterScript({ loss: new Map([['v0-a', 5]]), partitions: [[['v0-a'], ['v1-b', 'v2-c']]] });
   assert.match(script, /^add table bridge warren\ndelete table bridge warren\ntable bridge warren \{/);
-  assert.match(script, /oifname \{ "v0-a", "w0-a" \} numgen random mod 1000000 < 50000 drop/);
-  assert.match(script, /iifname \{ "v0-a", "w0-a" \} numgen random mod 1000000 < 50000 drop/);
+  assert.match(script, /oifname \{ "v0-a", "w0-a" \} ether type != arp numgen random mod 1000000 < 50000 drop/);
+  assert.match(script, /iifname \{ "v0-a", "w0-a" \} ether type != arp numgen random mod 1000000 < 50000 drop/);
   assert.match(script, /iifname \{ "v0-a", "w0-a" \} oifname \{ "v1-b", "w1-b", "v2-c", "w2-c" \} drop/);
   assert.match(script, /iifname \{ "v1-b", "w1-b", "v2-c", "w2-c" \} oifname \{ "v0-a", "w0-a" \} drop/);
   assert.not.match(script, /host0/, 'the host port is never named');
