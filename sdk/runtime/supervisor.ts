@@ -45,6 +45,8 @@ interface Tracked {
   waiters: Array<(record: ServiceRecord | undefined) => void>;
   /** A restart in progress (requests are one at a time per service). */
   busy?: Promise<void>;
+  /** Its readiness step of `up` is running: it, not the restart, checks readiness. */
+  inReadyStep?: boolean;
 }
 
 export class Supervisor {
@@ -86,11 +88,14 @@ export class Supervisor {
         batch: false,
         apply: async ([item]) => {
           const t = this.#get(item!.args.service);
+          t.inReadyStep = true;
           try {
             await this.#waitReady(t, item!.args, Date.now() + item!.args.timeout, true);
             return [{ ok: true }];
           } catch (error) {
             return [{ ok: false, error: this.#withOom(t, error) }];
+          } finally {
+            t.inReadyStep = false;
           }
         },
       },
@@ -185,12 +190,24 @@ export class Supervisor {
     this.#o.emit({ kind: 'service.restarting', service: t.args.service, attempt: t.inARow, delayMs });
     t.timer = setTimeout(() => {
       t.timer = undefined;
-      void this.#launch(t, 'policy', describeExit(exit, reason))
-        .then(() => (t.waiters.length ? undefined : this.#waitReady(t, t.ready, Date.now() + (t.ready?.timeout ?? 0), false)))
-        .catch((error: unknown) => {
+      void this.#launch(t, 'policy', describeExit(exit, reason)).then(
+        // During up the readiness step checks it; afterwards this does (an exit is the policy's again).
+        () => (t.inReadyStep ? undefined : this.#readyAgain(t)),
+        (error: unknown) => {
           if (!this.#stopped && !t.failed) this.#giveUp(t, `could not be started again: ${messageOf(error)}`);
-        });
+        },
+      );
     }, delayMs);
+  }
+
+  /** Readiness after a restart: ready, or (still running, never ready) unhealthy; an exit is handled by the policy. */
+  async #readyAgain(t: Tracked): Promise<void> {
+    try {
+      await this.#waitReady(t, t.ready, Date.now() + (t.ready?.timeout ?? 0), false);
+    } catch {
+      const record = this.#o.services.get(t.args.service);
+      if (!this.#stopped && record && this.#o.drivers.processes.isAlive(record)) this.#o.emit({ kind: 'service.health', service: t.args.service, healthy: false });
+    }
   }
 
   #giveUp(t: Tracked, reason: string): void {
