@@ -78,6 +78,15 @@ test('on a terminal, run shows the same live view until the instance is up, then
   });
 });
 
+test('a terminal that cannot move its cursor (TERM=dumb) gets plain lines', async () => {
+  await withDetached('pd', async (common) => {
+    const result = await runArgv(['python3', '-c', IN_PTY, ...warren('up', PAIR, '-d', ...common)], { cwd: ROOT, env: { TERM: 'dumb' } });
+    assert.is(result.code, 0, result.stdout);
+    assert.not.match(result.stdout, /\x1b\[\d*[AJ]/);
+    assert.match(result.stdout, /^greeter \| ready in \d+ ms\r?$/m);
+  });
+});
+
 test('not on a terminal, up prints plain lines without escape sequences', async () => {
   await withDetached('pp', async (common) => {
     const result = await runArgv(warren('up', PAIR, '-d', ...common));
