@@ -45,8 +45,10 @@ test('health changes and exits after up are in the event log, and status says ho
     assert.is(cli.code, 0, cli.stderr);
     const kinds = cli.stdout.trim().split('\n').map((line) => (JSON.parse(line) as LoggedEvent).kind);
     assert.ok(['instance.up', 'service.health', 'service.exit'].every((k) => (kinds as string[]).includes(k)), kinds.join(','));
-    const human = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'status', '--state-dir', state.path]);
-    assert.match(human.stdout, /worker .* exited \(code 3/);
+    const json = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'status', '--json', '--state-dir', state.path]);
+    const listed = (JSON.parse(json.stdout) as { instances: Array<{ instance: string; services: Array<{ name: string; running: boolean; exit?: { exitCode: number } }> }> }).instances.find((i) => i.instance === instance);
+    const stopped = listed?.services.find((s) => s.name === 'worker');
+    assert.equal([stopped?.running, stopped?.exit?.exitCode], [false, 3], json.stdout);
     await dev.down();
     assert.equal(await leftovers({ env: 'lifeev', instance, stateDir: state.path }), []);
   } finally {
