@@ -213,6 +213,10 @@ test('the log tail keeps up with 3 000 lines a second and keeps at most 2 000 in
     // Frames drawn in a second while it streams: printed, not asserted (speed lives in benchmarks).
     const frames = await page.evaluate('new Promise((done) => { let n = 0; const t0 = performance.now(); const f = () => (performance.now() - t0 < 1000 ? (n++, requestAnimationFrame(f)) : done(n)); requestAnimationFrame(f); })');
     console.log(`  log view at 3 000 lines/s: ${frames} frames drawn in 1 s (headless chromium)`);
+    const follow = page.getByLabel('Follow the end');
+    assert.ok(await follow.isChecked(), 'still following the end');
+    await page.locator('[data-testid="log-lines"]').evaluate((el) => ((el as unknown as { scrollTop: number }).scrollTop = 0));
+    assert.ok(await waitFor(async () => !(await follow.isChecked()), SHOWN_WITHIN_MS), 'scrolling up to read stops following');
   } finally {
     await browser?.close();
     await ui?.stop();

@@ -59,6 +59,14 @@ export function LogView({ buffer, services }: Props) {
     };
   }, [buffer, service, filter, services.join(' ')]);
 
+  // Scrolling up to read stops following; scrolling back to the end follows again.
+  const onScroll = () => {
+    const el = box.current;
+    if (!el) return;
+    const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+    if (atEnd !== followRef.current) setFollow(atEnd);
+  };
+
   return (
     <div class="logs">
       <div class="log-controls">
@@ -78,7 +86,7 @@ export function LogView({ buffer, services }: Props) {
         </label>
         <span class="muted" ref={counter} aria-live="off" />
       </div>
-      <div class="log-lines" ref={box} role="log" aria-live="off" aria-label="Log lines" tabIndex={0} data-testid="log-lines" />
+      <div class="log-lines" ref={box} role="log" aria-live="off" aria-label="Log lines" tabIndex={0} data-testid="log-lines" onScroll={onScroll} />
     </div>
   );
 }
