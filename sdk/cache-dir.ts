@@ -1,7 +1,7 @@
 // Where warren keeps what it builds (compiled recipes and services, the service launcher), and what
 // makes loading from there safe as root: a folder nobody else can write, files only we wrote.
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsc, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsc, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CacheError } from './errors.ts';
@@ -9,7 +9,7 @@ import { CacheError } from './errors.ts';
 const uid = () => process.getuid?.() ?? 0;
 
 /**
- * The cache folder for `path`, created (0700) and verified: node_modules/.cache/warren of the
+ * The cache folder for `path`, created (0755: writable by us alone) and verified: node_modules/.cache/warren of the
  * nearest folder above it with node_modules (bare imports in compiled output resolve from there)
  * when nobody but us or root can change anything on that path; else the machine's cache folder
  * (defaultCacheDir), which must be as safe or warren refuses (CacheError). A predictable folder
@@ -36,7 +36,7 @@ export function defaultCacheDir(): string {
   return resolve(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'warren');
 }
 
-/** `dir` created 0700 if missing and verified; CacheError naming the path and `fix` (a setting to change) when it is not safe. */
+/** `dir` created 0755 if missing and verified; CacheError naming the path and `fix` (a setting to change) when it is not safe. */
 export function trustedCacheDir(dir: string, fix: string): string {
   const problem = unsafeAncestry(nearestExisting(resolve(dir)));
   const result = problem === undefined ? prepareDir(resolve(dir)) : { problem };
@@ -57,10 +57,14 @@ function nearestExisting(path: string): string {
   return dir;
 }
 
-/** Creates `dir` (0700) and checks it again afterwards: someone may have created part of it meanwhile. Its real path, or the problem. */
+/**
+ * Creates `dir` (0755: only we may write it, a service running as another user may read its compiled
+ * file) and checks it again afterwards: someone may have created part of it meanwhile. Its real
+ * path, or the problem.
+ */
 function prepareDir(dir: string): string | { problem: string } {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
   } catch (error) {
     return { problem: `it cannot be created (${(error as Error).message})` };
   }
@@ -69,7 +73,10 @@ function prepareDir(dir: string): string | { problem: string } {
   if (!stats.isDirectory()) return { problem: `${real} is not a directory` };
   if (stats.uid !== uid()) return { problem: `${real} is owned by uid ${stats.uid}, not by uid ${uid()} who runs warren` };
   const problem = writableByOthers(real, stats.mode, false) ?? unsafeAncestry(dirname(real));
-  return problem === undefined ? real : { problem };
+  if (problem !== undefined) return { problem };
+  // A folder of ours made 0700 by an older warren: passable for services' users, still writable by us alone.
+  if ((stats.mode & 0o055) !== 0o055) chmodSync(real, (stats.mode & 0o7777) | 0o055);
+  return real;
 }
 
 /**

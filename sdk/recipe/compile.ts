@@ -1,9 +1,9 @@
 // esbuild compilation of recipes and TypeScript services, cached by the content of every input.
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Plugin } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 import { cacheDirFor, readCacheFile, sha256, writeCacheFile } from '../cache-dir.ts';
 import { CompileError } from '../errors.ts';
 
@@ -53,7 +53,7 @@ const OUTPUT_NAME = /^[0-9a-f]{16}\.mjs$/;
  * input changed and the output is the very file the manifest describes, else built afresh.
  * The caller imports (or runs) the returned path: its content was verified here just before.
  * The window between this check and that import stays closed because the folder is writable by
- * us alone (cache-dir.ts verifies it and every folder above it) and the file is read-only 0400.
+ * us alone (cache-dir.ts verifies it and every folder above it) and the file is read-only 0444.
  */
 export async function compileCached(entry: string): Promise<string> {
   const path = resolve(entry);
@@ -63,7 +63,15 @@ export async function compileCached(entry: string): Promise<string> {
   if (cached) return cached;
 
   const { build } = await import('esbuild');
-  const result = await build({
+  const result = await build(buildOptions(path, cacheDir)).catch((error: unknown) => {
+    throw compileErrorOf(path, error);
+  });
+  return storeBuild(path, cacheDir, result).output;
+}
+
+/** How every service and recipe is built (also by watch's incremental rebuilds). */
+export function buildOptions(path: string, cacheDir: string): BuildOptions & { metafile: true; write: false } {
+  return {
     entryPoints: [path],
     bundle: true,
     write: false,
@@ -77,22 +85,31 @@ export async function compileCached(entry: string): Promise<string> {
     metafile: true,
     logLevel: 'silent',
     plugins: [sdkStaysExternal],
-  }).catch((error: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
-    const problems = (error.errors ?? []).map((e) => ({
-      file: e.location ? resolve(e.location.file) : path,
-      line: e.location?.line ?? 0,
-      column: (e.location?.column ?? 0) + 1,
-      text: e.text,
-    }));
-    throw new CompileError(path, problems.length ? problems : [{ file: path, line: 0, column: 0, text: String(error) }]);
-  });
-  const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
-  const code = result.outputFiles[0]!.text;
+  };
+}
+
+/** esbuild's failure as a CompileError: every problem with its file, line and column. */
+export function compileErrorOf(path: string, error: unknown): CompileError {
+  const errors = (error as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors ?? [];
+  const problems = errors.map((e) => ({
+    file: e.location ? resolve(e.location.file) : path,
+    line: e.location?.line ?? 0,
+    column: (e.location?.column ?? 0) + 1,
+    text: e.text,
+  }));
+  return new CompileError(path, problems.length ? problems : [{ file: path, line: 0, column: 0, text: String(error) }]);
+}
+
+/** Writes a build's output and manifest into the cache; returns the output's path and the build's inputs. */
+export function storeBuild(path: string, cacheDir: string, result: { metafile?: { inputs: Record<string, unknown> }; outputFiles?: Array<{ text: string }> }): { output: string; inputs: string[] } {
+  const inputs = Object.keys(result.metafile?.inputs ?? {}).map((input) => resolve(input));
+  const code = result.outputFiles![0]!.text;
   const name = `${hash(code).slice(0, 16)}.mjs`;
   // Written aside and renamed: a concurrent run never imports half a file.
-  writeCacheFile(join(cacheDir, name), code, 0o400);
-  writeCacheFile(manifestPath, JSON.stringify({ key: keyOf(inputs), inputs, output: name, sha256: sha256(code) } satisfies Manifest), 0o600);
-  return join(cacheDir, name);
+  // Readable by all (a service may run as another user), writable by nobody: the folder is ours alone.
+  writeCacheFile(join(cacheDir, name), code, 0o444);
+  writeCacheFile(join(cacheDir, manifestName(path)), JSON.stringify({ key: keyOf(inputs), inputs, output: name, sha256: sha256(code) } satisfies Manifest), 0o600);
+  return { output: join(cacheDir, name), inputs };
 }
 
 /** Removes the cache entry of `entry` (its manifest and output), if any: for tests that generate recipes. */
@@ -115,7 +132,10 @@ function verifiedOutput(cacheDir: string, manifestPath: string): string | undefi
   if (keyOf(cached.inputs) !== cached.key) return undefined;
   const output = join(cacheDir, basename(cached.output));
   const bytes = readCacheFile(output);
-  return bytes && sha256(bytes) === cached.sha256 ? output : undefined;
+  if (!bytes || sha256(bytes) !== cached.sha256) return undefined;
+  // Written 0400 by an older warren: a service of another user could not read it.
+  if ((lstatSync(output).mode & 0o444) !== 0o444) chmodSync(output, 0o444);
+  return output;
 }
 
 function keyOf(inputs: readonly string[]): string {

@@ -1,6 +1,7 @@
 // A service's user, its declared environment and log() readiness, through the embedding API on the
 // real kernel: what a service sees is what the recipe says, and nothing of the caller's.
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { env, exec, log, planInstance, ReadinessError, SpecError, UpError, type RunningEnv } from '../../sdk/index.ts';
@@ -131,6 +132,18 @@ test('log() readiness: ready once a line matches; its timeout names the pattern 
     forceCleanup(ENV, instance);
     state.remove();
   }
+});
+
+test('a TypeScript service of a non-root user runs its compiled file (readable, in a folder only root writes)', async () => {
+  const recipe = env(ENV).namespace('app').veth().service(join(FIXTURES, 'isolation', 'whoami.ts'), 4307, { user: 'nobody' });
+  await withUp(recipe, async (dev) => {
+    const seen = (await getJson(dev.url('app'))).body as { uid: number; script: string };
+    assert.is(seen.uid, 65534);
+    const folder = statSync(dirname(seen.script));
+    assert.is(folder.uid, 0);
+    assert.is(folder.mode & 0o022, 0, 'nobody else may write the cache folder');
+    assert.is(statSync(seen.script).mode & 0o777, 0o444);
+  });
 });
 
 test.run();
