@@ -28,7 +28,8 @@ export type RestartCause = 'policy' | 'request' | 'watch';
 
 /** One service as the supervisor keeps it. */
 interface Tracked {
-  readonly args: ServiceArgs;
+  /** What it is started with; watch replaces the argv with its rebuilt code. */
+  args: ServiceArgs;
   readonly ready: ReadyArgs | undefined;
   /** Restarts by policy in a row (since it last stayed up BACKOFF_RESET_MS). */
   inARow: number;
@@ -119,14 +120,20 @@ export class Supervisor {
     return this.#stopped;
   }
 
-  /** Stops the service (if it runs) and starts it again in place; resolves once it is ready. */
-  async restart(service: string, cause: RestartCause = 'request'): Promise<void> {
+  /**
+   * Stops the service (if it runs) and starts it again in place; resolves once it is ready.
+   * `argv` (watch): what it runs from now on, its rebuilt code.
+   */
+  async restart(service: string, cause: RestartCause = 'request', argv?: readonly string[]): Promise<void> {
     const t = this.#tracked.get(service);
     if (!t) throw new ServiceError('SERVICE_NOT_FOUND', service, `no service '${service}' in ${this.#o.plan.env} (services: ${[...this.#tracked.keys()].join(', ')})`);
     if (this.#stopped) throw new ServiceError('SERVICE_NOT_RUNNING', service, `instance '${this.#o.plan.instance}' is going down: '${service}' is not restarted`);
     // One restart of a service at a time; a second request waits for the first and then restarts again.
     const previous = t.busy ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.#restartNow(t, cause));
+    const run = previous.catch(() => undefined).then(() => {
+      if (argv) t.args = { ...t.args, argv };
+      return this.#restartNow(t, cause);
+    });
     t.busy = run.finally(() => {
       if (t.busy === run) t.busy = undefined;
     });
@@ -152,9 +159,9 @@ export class Supervisor {
     await this.#waitReady(t, t.ready, Date.now() + (t.ready?.timeout ?? 0), false);
   }
 
-  /** Restarts by this service's policy, of this process's services, so far. */
-  restartsOf(service: string): number {
-    return this.#tracked.get(service)?.total ?? 0;
+  /** What the service is started with now. */
+  argsOf(service: string): ServiceArgs | undefined {
+    return this.#tracked.get(service)?.args;
   }
 
   #get(service: string): Tracked {
