@@ -9,6 +9,9 @@ cd "$(dirname "$0")/../.."
 #   iproute2: ip   util-linux: unshare, nsenter, setpriv   mount: mount, umount
 #   hostname, procps: ps   nftables: nft   gcc, libc6-dev: the service launcher (sdk/drivers/launcher/launch.c)
 PACKAGES=(iproute2 util-linux mount hostname procps nftables gcc libc6-dev)
+# The second example (recipes/shop.env.ts) runs Debian's own servers; WARREN_SETUP_STACK=0 skips them.
+#   postgresql: PostgreSQL 15 (initdb, postgres, psql)   redis-server: Redis 7   nginx-light: nginx
+[ "${WARREN_SETUP_STACK:-1}" = 0 ] || PACKAGES+=(postgresql redis-server nginx-light)
 
 fail() {
   echo "warren setup: $*" >&2
