@@ -1,5 +1,5 @@
 // warren's cgroups on this machine, for the leak checks: every instance cgroup in every hierarchy.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCgroupDriver } from '../../sdk/drivers/cgroups.ts';
 import { CGROUP_SUBTREE, parseCgroup } from '../../sdk/plan/names.ts';
@@ -27,4 +27,27 @@ export function listWarrenCgroups(): FoundCgroup[] {
     }
   }
   return found;
+}
+
+/** Last-resort cleanup of a leaked instance cgroup: its processes killed, its children and itself removed. */
+export function removeCgroupTree(dir: string): void {
+  let children: string[] = [];
+  try {
+    children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+  } catch {
+    return;
+  }
+  for (const child of children) removeCgroupTree(child);
+  try {
+    for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmdirSync(dir);
+  } catch {
+    // still busy: the next listing reports it
+  }
 }
