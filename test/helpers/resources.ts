@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { hostInterface } from '../../sdk/plan/names.ts';
 import { isRunning } from '../../sdk/drivers/procfs.ts';
+import { listWarrenCgroups } from './cgroups.ts';
 
 export interface InstanceRef {
   readonly env: string;
@@ -31,7 +32,7 @@ export interface ResourceScope {
 }
 
 /** The kinds of RESOURCE_KINDS: a new kind adds its name here and its entry there. */
-export type KindName = 'netns' | 'links' | 'routes' | 'nft' | 'state' | 'claims' | 'owners' | 'procs';
+export type KindName = 'netns' | 'links' | 'routes' | 'nft' | 'state' | 'claims' | 'owners' | 'procs' | 'cgroups' | 'mounts' | 'volumes';
 
 export type Leaks = Record<KindName, string[]>;
 
@@ -235,6 +236,39 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
       for (const p of s.processes()) if (isService(p, s)) found.set(p.pid, describeProcess(p));
       for (const pid of s.scope.pids ?? []) if (pid !== process.pid && !found.has(pid) && isRunning(pid)) found.set(pid, `${pid} ${readOr(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').slice(0, 160)}`);
       return [...found.values()];
+    },
+  },
+  {
+    // Instance cgroups (`<hierarchy>/warren/<env>.<instance>`) in every hierarchy, the services' inside them.
+    name: 'cgroups',
+    list: (s) => listWarrenCgroups().filter((c) => s.ours(c.instance)).map((c) => c.dir),
+  },
+  {
+    // Mount-target claims (`<target hash>.<env>.<instance>.claim`), and any host mount inside the scope's folders.
+    name: 'mounts',
+    list: (s) => {
+      const registry = process.env.WARREN_MOUNT_REGISTRY ?? '/run/warren-mount-targets';
+      const claims = entriesOf(registry).filter((name) => name.endsWith('.claim') && s.ours(name.split('.')[2] ?? '')).map((name) => join(registry, name));
+      const dirs = [...(s.scope.stateDirs ?? []), ...(s.scope.sharedStateDirs ?? []), ...(s.scope.pathPrefixes ?? [])];
+      const mounted = readOr('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '').filter((point) => point && dirs.some((d) => point.startsWith(d)));
+      return [...claims, ...mounted.map((point) => `mount ${point}`)];
+    },
+  },
+  {
+    // Volumes (`<state dir>/volumes/<env>/<instance>/<name>`): kept by down, so a test that made one removes it (down --volumes).
+    name: 'volumes',
+    list: (s) => {
+      const left: string[] = [];
+      const scan = (dir: string, ours: (instance: string) => boolean) => {
+        for (const env of entriesOf(join(dir, 'volumes'))) {
+          for (const instance of entriesOf(join(dir, 'volumes', env))) {
+            if (ours(instance)) for (const name of entriesOf(join(dir, 'volumes', env, instance))) left.push(join(dir, 'volumes', env, instance, name));
+          }
+        }
+      };
+      for (const dir of s.scope.stateDirs ?? []) scan(dir, () => true);
+      for (const dir of s.scope.sharedStateDirs ?? []) scan(dir, (instance) => s.ours(instance));
+      return left;
     },
   },
 ];

@@ -5,7 +5,7 @@ import { formatTable, type Config, type Row } from './lib/harness.ts';
 import { SEED } from './lib/random.ts';
 import { describeLeaks, emptyLeaks, leakCount, runLeaks, TAG } from './lib/system.ts';
 
-export const CATEGORIES = ['faults', 'crashes', 'signals', 'hostile', 'concurrency', 'bad-input', 'isolation', 'supervision'] as const;
+export const CATEGORIES = ['faults', 'crashes', 'signals', 'hostile', 'concurrency', 'bad-input', 'isolation', 'supervision', 'volumes'] as const;
 
 export async function runCategories(config: Config): Promise<Row[]> {
   process.setSourceMapsEnabled(true);
@@ -21,6 +21,7 @@ export async function runCategories(config: Config): Promise<Row[]> {
       case 'bad-input': return (await import('./categories/bad-input.ts')).badInput;
       case 'isolation': return (await import('./categories/isolation.ts')).isolation;
       case 'supervision': return (await import('./categories/supervision.ts')).supervision;
+      case 'volumes': return (await import('./categories/volumes.ts')).volumes;
     }
   };
   for (const name of CATEGORIES) {
