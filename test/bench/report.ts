@@ -7,6 +7,7 @@ import { networkFaultsTables, networkFaultsTargets, type NetworkFaultsResult } f
 import type { ParallelResult } from './parallel.ts';
 import type { ReadinessResult } from './readiness.ts';
 import type { ServicesResult } from './services.ts';
+import { supervisionTables, supervisionTargets, type SupervisionResult } from './supervision.ts';
 import { fmtMs, fmtRatio } from './lib/stats.ts';
 
 export interface Results {
@@ -17,6 +18,7 @@ export interface Results {
   cli?: CliResult;
   detached?: DetachedResult;
   networkFaults?: NetworkFaultsResult;
+  supervision?: SupervisionResult;
   parallel: ParallelResult[];
 }
 
@@ -154,6 +156,7 @@ export function figuresTables(r: Results): string[] {
     out.push('');
   }
   if (r.networkFaults) out.push(...networkFaultsTables(r.networkFaults, table));
+  if (r.supervision) out.push(...supervisionTables(r.supervision, table));
   return out;
 }
 
@@ -209,6 +212,7 @@ export function targets(r: Results): Target[] {
     t.push({ target: '50 instances of checkout all ready', measured: 'not measured', goal: '< 15 s', met: null, value: NaN });
   }
   if (r.networkFaults) t.push(...networkFaultsTargets(r.networkFaults));
+  if (r.supervision) t.push(...supervisionTargets(r.supervision));
   return t;
 }
 
