@@ -1,9 +1,9 @@
 // `warren ui`: a web page of every instance on this machine, served on 127.0.0.1 only. Everything
 // it shows and does goes through the SDK (instancesStatus, openInstance and the handle), so it
 // sees instances come and go like `warren status` does.
-import type { LoggedEvent } from '../../dsl/events.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LoggedEvent } from '../../dsl/events.ts';
 import type { Drivers } from '../drivers/types.ts';
 import { InstanceError, messageOf, NetworkError, ServiceError, SpecError, WarrenError } from '../errors.ts';
 import { openInstance } from '../ops/open.ts';
