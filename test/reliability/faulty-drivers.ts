@@ -36,6 +36,8 @@ export interface FaultyDrivers extends Drivers {
 
 const lastSegment = (netns: string) => netns.split('.').at(-1)!;
 const fileStep = (path: string) => (basename(path) === 'hosts' ? 'file.write:hosts' : `file.write:${basename(path)}`);
+/** `warren/env.instance` is the instance's cgroup, `warren/env.instance/svc` a service's. */
+const cgroupStep = (path: string) => (path.split('/').length === 2 ? 'cgroup.create:_instance' : `cgroup.create:${path.split('/').at(-1)}`);
 
 export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinuxDrivers()): FaultyDrivers {
   const ops: { name: string; steps: string[] }[] = [];
@@ -91,7 +93,7 @@ export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinux
     }
   }
 
-  const { net, processes, probe, files } = base;
+  const { net, processes, probe, files, cgroups } = base;
   return {
     ...base,
     ops,
@@ -115,6 +117,15 @@ export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinux
       ...probe,
       waitReady: async (ready, options) => void (await forward('waitReady', [ready], (r) => `service.ready:${r.service}`, async ([r]) => probe.waitReady(r!, options))),
     },
+    ...(cgroups
+      ? {
+          cgroups: {
+            ...cgroups,
+            create: async (groups) => void (await forward('createCgroups', groups, (g) => cgroupStep(g.path), (xs) => cgroups.create(xs))),
+            remove: (groups) => backward(groups, (g) => cgroupStep(g.path), (xs) => cgroups.remove(xs)),
+          },
+        }
+      : {}),
     files: {
       ...files,
       write: async (path, content) => void (await forward('write', [path], fileStep, async ([p]) => files.write(p!, content))),

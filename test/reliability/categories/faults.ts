@@ -1,4 +1,5 @@
 // 1. Fault injection at every step (and at every driver operation), and failing undos.
+import { createCgroupDriver } from '../../../sdk/drivers/cgroups.ts';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { bigRecipeText, forgetCompiled, writeAndLoad } from '../lib/recipes.ts';
 import { instanceName, leaksAfter, leaksNow, listNetns, ROOT, stateEntries, SUBNET_POOL, tempDir } from '../lib/system.ts';
 
 export function stepsOf(spec: EnvSpec): Step[] {
-  return [...plan({ spec, instance: 'probe', subnet: parseCidr('10.0.0.0/24'), instanceDir: '/nonexistent', resolveCommand: (s) => resolveCommand(s), hiddenPaths: [] }).steps];
+  return [...plan({ spec, instance: 'probe', subnet: parseCidr('10.0.0.0/24'), instanceDir: '/nonexistent', resolveCommand: (s) => resolveCommand(s), hiddenPaths: [], cgroups: createCgroupDriver().layout() }).steps];
 }
 
 function pick<T>(items: readonly T[], count: number): T[] {

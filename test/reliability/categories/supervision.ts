@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLinuxDrivers } from '../../../sdk/drivers/linux.ts';
 import { gc } from '../../../sdk/runtime/teardown.ts';
+import { up } from '../../../sdk/ops/up.ts';
+import { env, UpError } from '../../../sdk/index.ts';
+import { createFaultyDrivers, type FaultPlan } from '../faulty-drivers.ts';
 import { Category, newScope, type Config, type Row } from '../lib/harness.ts';
 import { spawnArgv, tsxArgv } from '../lib/proc.ts';
 import { alive, FIXTURES, instanceName, processesOf, SUBNET_POOL, tempDir, waitFor } from '../lib/system.ts';
@@ -15,7 +18,7 @@ const random = stream('supervision');
 type Moment = 'during a restart backoff' | 'as a restarted process starts' | 'during a watch rebuild';
 
 export async function supervision(config: Config): Promise<Row> {
-  const cat = new Category('supervision: kill -9 owner', config);
+  const cat = new Category('supervision: kill -9, cgroup faults', config);
   const started = Date.now();
   process.env.WARREN_SUBNET_POOL = SUBNET_POOL;
   const stateDir = tempDir('sup');
@@ -24,11 +27,39 @@ export async function supervision(config: Config): Promise<Row> {
     for (let round = 0; round < rounds; round++) {
       for (const moment of ['during a restart backoff', 'as a restarted process starts', 'during a watch rebuild'] as Moment[]) await trial(cat, stateDir, moment);
     }
+    // A cgroup step that fails (before or after the kernel did it), and a cgroup undo that fails (gc finishes it).
+    for (const failStep of ['cgroup.create:_instance', 'cgroup.create:b']) for (const when of ['before', 'after'] as const) await cgroupFault(cat, stateDir, { failStep, when });
+    await cgroupFault(cat, stateDir, { failStep: 'service.ready:b', failUndo: ['cgroup.create:a', 'cgroup.create:_instance'] });
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
     cat.row.ms = Date.now() - started;
   }
   return cat.row;
+}
+
+const limited = env('relcg')
+  .namespace('a').service(['sleep', 'infinity'], { name: 'a', limits: { memory: '32m', pids: 16 } })
+  .service(['sleep', 'infinity'], { name: 'b', limits: { cpus: 0.1 }, dependsOn: ['a'] });
+
+async function cgroupFault(cat: Category, stateDir: string, fault: FaultPlan): Promise<void> {
+  const scope = newScope(stateDir);
+  const instance = instanceName('c');
+  scope.instances.push({ env: 'relcg', instance });
+  const label = fault.failUndo ? `${fault.failStep} fails, and the undo of ${fault.failUndo.join(', ')}; then gc` : `${fault.failStep} fails ${fault.when}`;
+  await cat.trial(label, scope, async (check) => {
+    const drivers = createFaultyDrivers(fault);
+    const error = await up(limited.spec, { instance, stateDir, drivers }).then(
+      async (dev) => (await dev.down(), undefined),
+      (e: unknown) => e,
+    );
+    check(error instanceof UpError, `up did not fail: ${String(error)}`);
+    check(drivers.injected.length > 0, 'nothing was injected');
+    if (fault.failUndo) {
+      check(error instanceof UpError && error.rollbackErrors.length > 0, 'the failing undo was reported');
+      const report = await gc(stateDir, { drivers: createLinuxDrivers(), emit: () => undefined });
+      check(report.errors.length === 0, `gc errors: ${report.errors.map(String).join('; ')}`);
+    }
+  });
 }
 
 async function trial(cat: Category, stateDir: string, moment: Moment): Promise<void> {
