@@ -3,7 +3,8 @@
 // a clean exit; restart from another process), and limits in cgroups (a memory hog killed and
 // reported, a fork loop stopped at its pids limit, a busy loop held near its CPU share). The cgroup
 // version each test exercised is printed: on this machine v1 (its v2 hierarchy has no controllers).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -155,6 +156,35 @@ test('restart from another process (warren restart): a new pid, same address, re
     const unknown = await runArgv([process.execPath, 'sdk/cli/bin.js', 'restart', 'nope', '-i', instance, '--state-dir', stateDir]);
     assert.is(unknown.code, 1);
     assert.match(unknown.stderr, /no service 'nope'/);
+  });
+});
+
+test('the control socket: 0600 in a 0700 folder, and requests that are not a restart of a known service change nothing', async () => {
+  const recipe = env(ENV).namespace('a').service(['sleep', 'infinity'], { name: 'idle' });
+  await withInstance(recipe, 'cs', async (dev, { stateDir }) => {
+    const dir = join(stateDir, 'instances', `${ENV}.${dev.instance}`);
+    const socket = join(dir, 'control.sock');
+    assert.is(statSync(socket).mode & 0o777, 0o600);
+    assert.is(statSync(dir).mode & 0o777, 0o700);
+    const pid = (await dev.status())[0]!.pid;
+    const ask = (text: string) => new Promise<string>((resolve, reject) => {
+      const c = connect(socket);
+      let answer = '';
+      c.setEncoding('utf8');
+      c.on('connect', () => c.write(text));
+      c.on('data', (d: string) => (answer += d));
+      c.on('close', () => resolve(answer));
+      c.on('error', reject);
+    });
+    for (const bad of ['not json\n', '{"op":"exec","argv":["sh"]}\n', '{"op":"restart","service":"../../etc"}\n', '{"op":"restart","service":{"toString":1}}\n', `${'x'.repeat(20_000)}`]) {
+      const answer = JSON.parse((await ask(bad)).split('\n')[0]!);
+      assert.is(answer.ok, false, `${bad.slice(0, 40)}: ${JSON.stringify(answer)}`);
+    }
+    assert.is((await dev.status())[0]!.pid, pid, 'nothing was restarted');
+    assert.not.ok((await eventsOf(dev)).some((e) => e.kind === 'service.restarted'));
+    // A good request does restart.
+    assert.equal(JSON.parse((await ask('{"op":"restart","service":"idle"}\n')).split('\n')[0]!), { ok: true });
+    assert.is.not((await dev.status())[0]!.pid, pid);
   });
 });
 
