@@ -51,19 +51,26 @@ async function shapeLink({ link, impairment, previous, control }: LinkChange): P
   const kernelPart = qdiscFor(impairment.rateBitPerS ? { rateBitPerS: impairment.rateBitPerS } : {});
   // A rate that stays is not set again (a change is then one signal to the delay line); clearing is always read back.
   const unchanged = previous !== undefined && (previous.rateBitPerS ?? 0) === (impairment.rateBitPerS ?? 0);
-  const qdiscs = !unchanged || isPerfect(impairment) ? Promise.all(both.map((end) => setEnd(end, kernelPart, link.namespace))) : Promise.resolve();
-  await Promise.all([qdiscs, control ? delayLine(link, impairment, control, wantsLine) : undefined]);
+  // The data path first: packets see the change as soon as the port is back on the bridge; the checks follow.
+  if (control && !wantsLine) await stopDelayLine(link, control);
+  await Promise.all([
+    unchanged ? (isPerfect(impairment) ? Promise.all(both.map((end) => checkEnd(end, kernelPart, link.namespace))) : undefined) : Promise.all(both.map((end) => setEnd(end, kernelPart, link.namespace))),
+    control && wantsLine ? startOrChange(link, impairment, control) : undefined,
+    control && !wantsLine ? delayLineGone(link, control).then((left) => {
+      if (left) throw new Error(`link of '${link.namespace}' is not a perfect link again: ${left}`);
+    }) : undefined,
+  ]);
 }
 
-/** The delay line of a link: set (started if needed) when the impairment needs one, else stopped and checked gone. */
-async function delayLine(link: LinkEnds, impairment: Impairment, control: string, wanted: boolean): Promise<void> {
-  if (wanted) {
-    ensureControlDir(control);
-    return setDelayLine(link, impairment, control, instanceTag(link.hub));
-  }
-  await stopDelayLine(link, control);
-  const left = await delayLineGone(link, control);
-  if (left) throw new Error(`link of '${link.namespace}' is not a perfect link again: ${left}`);
+function startOrChange(link: LinkEnds, impairment: Impairment, control: string): Promise<void> {
+  ensureControlDir(control);
+  return setDelayLine(link, impairment, control, instanceTag(link.hub));
+}
+
+/** Reads an end back: what is there must be what was asked. */
+async function checkEnd(end: End, qdisc: Qdisc, namespace: string): Promise<void> {
+  const problem = mismatch(await readRoot(end), qdisc);
+  if (problem) await setEnd(end, qdisc, namespace);
 }
 
 function needsNetem(imp: Impairment): boolean {

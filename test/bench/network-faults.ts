@@ -28,7 +28,7 @@ export interface NetworkFaultsResult {
   /** Median of per-round ratios: published ÷ direct, relay ÷ direct. */
   readonly publishedVsDirect: number;
   readonly relayVsDirect: number;
-  readonly latencyMs: { readonly direct: Summary; readonly published: Summary; readonly relay: Summary };
+  readonly latencyUs: { readonly direct: Summary; readonly published: Summary; readonly relay: Summary };
   /** Connections to the published port answered while all were open at once. */
   readonly held: number;
   /** From the shape() call to the first probe sent that sees the new delay, ms. */
@@ -73,7 +73,7 @@ export async function measureNetworkFaults(ctx: Ctx): Promise<NetworkFaultsResul
       requestsPerSecond: { direct: summarize(rps.direct), published: summarize(rps.published), relay: summarize(rps.relay) },
       publishedVsDirect: pairedRatio(rps.published, rps.direct),
       relayVsDirect: pairedRatio(rps.relay, rps.direct),
-      latencyMs: { direct: summarize(latency.direct), published: summarize(latency.published), relay: summarize(latency.relay) },
+      latencyUs: { direct: summarize(latency.direct), published: summarize(latency.published), relay: summarize(latency.relay) },
       held,
       ...shape,
     };
@@ -103,14 +103,14 @@ async function throughput(target: Address, ms: number): Promise<{ done: number; 
   return { done, ms: took };
 }
 
-/** Median latency of one request at a time, over one keep-alive connection, for LATENCY_MS. */
+/** Median latency of one request at a time, over one keep-alive connection, for LATENCY_MS, in µs. */
 async function oneAtATime(target: Address): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const samples: number[] = [];
   for (const until = performance.now() + LATENCY_MS; performance.now() < until; ) {
     const t = performance.now();
     await get(target, agent);
-    samples.push(performance.now() - t);
+    samples.push((performance.now() - t) * 1000);
   }
   agent.destroy();
   return summarize(samples).median;
@@ -241,7 +241,7 @@ export function networkFaultsTables(x: NetworkFaultsResult, table: (rows: string
       [
         row(`requests/s, ${CONNECTIONS} keep-alive connections`, x.requestsPerSecond, (n) => n.toFixed(0)),
         ['  ÷ direct', '1.00×', `${x.publishedVsDirect.toFixed(2)}×`, `${x.relayVsDirect.toFixed(2)}×`],
-        row('latency, one request at a time', x.latencyMs, (n) => `${n.toFixed(3)} ms`),
+        row('latency, one request at a time', x.latencyUs, (n) => `${n.toFixed(0)} µs`),
         ['connections held at once', '', `${x.held} of ${HELD}`, ''],
       ],
       ['', 'direct address', 'published', 'relay'],

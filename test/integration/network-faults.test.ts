@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { collectGarbage, openInstance, type LoggedEvent } from '../../sdk/index.ts';
 import recipe from '../fixtures/network.env.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
-import { FIXTURES, forceCleanup, getJson, hostLinkOf, leftovers, ROOT, runArgv, spawnArgv } from '../fixtures/support.ts';
+import { alive, cmdlineOf, FIXTURES, forceCleanup, getJson, hostLinkOf, leftovers, pidsOfInstance, ROOT, runArgv, spawnArgv, waitFor } from '../fixtures/support.ts';
 
 const ENV = 'netfx';
 const PROBE = join(FIXTURES, 'services', 'net-probe.mjs');
@@ -155,8 +155,12 @@ test('kill -9 of the owner with shaped links, a partition and a published port: 
     await owner.waitForOutput(/READY/, 60_000);
     const published = JSON.parse(/READY (.*)/.exec(owner.stdout())![1]!).published as string;
     assert.is((await getJson(published)).status, 200);
+    // The services; not the delay line, which (like the namespaces it sits in) waits for gc.
+    const pids = pidsOfInstance(ENV, instance).filter((pid) => !cmdlineOf(pid).includes('warren-delay'));
     owner.child.kill('SIGKILL');
     await owner.exited(10_000);
+    // The kernel kills every service with its owner (as crash.test.ts checks); gc comes after.
+    assert.ok(await waitFor(() => pids.every((pid) => !alive(pid)), 5000), `services left alive: ${pids.filter(alive)}`);
     const report = await collectGarbage({ stateDir: state.path });
     assert.equal(report.errors.map((e) => `${(e as Error).message} ${String((e as { cause?: Error }).cause?.message ?? '')}`), []);
     assert.ok(report.reaped.includes(`${ENV}.${instance}`), `reaped: ${report.reaped}`);
