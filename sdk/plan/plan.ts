@@ -37,20 +37,19 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
 
   steps.push({ id: 'netns.create:_hub', kind: 'netns.create', args: { netns: hub }, after: [], undo: { kind: 'netns.delete', args: { netns: hub } }, loc: spec.loc });
   steps.push({ id: 'bridge.create', kind: 'bridge.create', args: { netns: hub, bridge: BRIDGE }, after: ['netns.create:_hub'], undo: null, loc: spec.loc });
-  const hostAccess = hostAccessRules(spec, subnet);
+  // Each namespace with a veth gets the next address of the subnet (.1 is the host's), in recipe order.
+  const addresses = namespaceAddresses(spec, subnet);
+  const hostAccess = hostAccessRules(spec, addresses);
   const hostLink = { hub, bridge: BRIDGE, hubIf: HUB_HOST_END, hostIf: hostInterface(env, instance), cidr: `${hostAddress}/${prefix}`, ...(hostAccess.length ? { hostAccess } : {}) };
   steps.push({ id: 'hostlink.create', kind: 'hostlink.create', args: hostLink, after: ['bridge.create'], undo: { kind: 'hostlink.delete', args: hostLink }, loc: spec.loc });
 
-  const addresses = new Map<string, string>();
   const netnsNames = new Map<string, string>();
-  let nextHost = 2;
   spec.namespaces.forEach((ns, index) => {
     const netns = userNetns(env, instance, ns.name);
     netnsNames.set(ns.name, netns);
     steps.push({ id: `netns.create:${ns.name}`, kind: 'netns.create', args: { netns }, after: [], undo: { kind: 'netns.delete', args: { netns } }, loc: ns.loc });
     if (!ns.veth) return;
-    const address = addressIn(subnet, nextHost++);
-    addresses.set(ns.name, address);
+    const address = addresses.get(ns.name)!;
     steps.push({
       id: `veth.create:${ns.name}`,
       kind: 'veth.create',
@@ -131,15 +130,16 @@ export function hostsFileContent(services: readonly PlannedService[], hostAddres
   return `${lines.join('\n')}\n`;
 }
 
+function namespaceAddresses(spec: EnvSpec, subnet: Cidr): Map<string, string> {
+  const addresses = new Map<string, string>();
+  for (const ns of spec.namespaces) if (ns.veth) addresses.set(ns.name, addressIn(subnet, addresses.size + 2));
+  return addresses;
+}
+
 /** `hostAccess` of the env (from every address) and of each namespace (from its address), in plan order. */
-function hostAccessRules(spec: EnvSpec, subnet: Cidr): HostAccessRule[] {
+function hostAccessRules(spec: EnvSpec, addresses: ReadonlyMap<string, string>): HostAccessRule[] {
   const rules: HostAccessRule[] = [];
   if (spec.options.hostAccess?.length) rules.push({ from: null, ports: [...new Set(spec.options.hostAccess)] });
-  let nextHost = 2;
-  for (const ns of spec.namespaces) {
-    if (!ns.veth) continue;
-    const address = addressIn(subnet, nextHost++);
-    if (ns.hostAccess?.length) rules.push({ from: address, ports: [...new Set(ns.hostAccess)] });
-  }
+  for (const ns of spec.namespaces) if (ns.veth && ns.hostAccess?.length) rules.push({ from: addresses.get(ns.name)!, ports: [...new Set(ns.hostAccess)] });
   return rules;
 }

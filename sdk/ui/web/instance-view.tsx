@@ -80,30 +80,28 @@ export function InstanceView({ summary, onResult }: Props) {
       )}
       {problem && <p class="banner bad" role="alert">{problem}</p>}
       {gone && <p class="banner" role="status">The instance is gone; its logs and events end here.</p>}
+      <section aria-labelledby="services-title" class="panel">
+        <h3 id="services-title">Services</h3>
+        <ServicesTable services={services} />
+      </section>
       <div class="grid">
         <section aria-labelledby="topology-title" class="panel">
           <h3 id="topology-title">Topology</h3>
           {detail ? <TopologyView topology={detail.topology} services={services} /> : <p class="muted">loading…</p>}
-        </section>
-        <section aria-labelledby="services-title" class="panel">
-          <h3 id="services-title">Services</h3>
-          <ServicesTable services={services} />
-        </section>
-      </div>
-      <section aria-labelledby="logs-title" class="panel">
-        <h3 id="logs-title">Logs</h3>
-        <LogView buffer={logs} services={services.map((s) => s.name)} />
-      </section>
-      <div class="grid">
-        <section aria-labelledby="events-title" class="panel">
-          <h3 id="events-title">Events</h3>
-          <Timeline events={events} />
         </section>
         <section aria-labelledby="chain-title" class="panel">
           <h3 id="chain-title">Critical chain of the last up</h3>
           {detail ? <ChainView chain={detail.chain} /> : <p class="muted">loading…</p>}
         </section>
       </div>
+      <section aria-labelledby="logs-title" class="panel">
+        <h3 id="logs-title">Logs</h3>
+        <LogView buffer={logs} services={services.map((s) => s.name)} />
+      </section>
+      <section aria-labelledby="events-title" class="panel">
+        <h3 id="events-title">Events</h3>
+        <Timeline events={events} />
+      </section>
     </section>
   );
 }
