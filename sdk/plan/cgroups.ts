@@ -33,7 +33,8 @@ export function instanceCgroupStep(spec: EnvSpec, instance: string, layout: Cgro
 
 export type CgroupStep = Extract<Step, { kind: 'cgroup.create' }>;
 
-export function serviceCgroupStep(spec: EnvSpec, instance: string, service: EnvSpec['services'][number], layout: CgroupLayout): CgroupStep {
+/** A service's (or a task's) cgroup inside the instance's. */
+export function serviceCgroupStep(spec: EnvSpec, instance: string, service: Pick<EnvSpec['services'][number], 'name' | 'limits' | 'loc'>, layout: CgroupLayout): CgroupStep {
   const args = cgroupArgs(layout, serviceCgroup(spec.name, instance, service.name), service.limits);
   return { id: `cgroup.create:${service.name}`, kind: 'cgroup.create', args, after: [INSTANCE_CGROUP_STEP], undo: { kind: 'cgroup.delete', args }, loc: service.loc };
 }

@@ -259,6 +259,27 @@ test('pids limit: a bounded fork loop stops at its limit, the host can still for
   });
 });
 
+test('a task runs in a cgroup of its own with its limits', async () => {
+  const state = tempStateDir('tk');
+  const instance = instanceName('tk');
+  const memory = layout.memory!;
+  const own = `${memory.version === 2 ? '0::' : ':memory:'}/${instanceCgroup(ENV, instance)}/setup`;
+  // The task fails unless it is in its own memory cgroup and that cgroup holds its limit.
+  const limitFile = join(memory.mount, instanceCgroup(ENV, instance), 'setup', memory.version === 2 ? 'memory.max' : 'memory.limit_in_bytes');
+  let dev;
+  try {
+    dev = await env(ENV).namespace('a')
+      .task('setup', ['sh', '-c', `grep -q '${own}$' /proc/self/cgroup`], { limits: { memory: '32m' } })
+      .service(['sleep', 'infinity'], { name: 'after', dependsOn: ['setup'] })
+      .up({ instance, stateDir: state.path });
+    assert.is(readFileSync(limitFile, 'utf8').trim(), String(32 * 1024 ** 2), 'the task cgroup holds its limit');
+  } finally {
+    await dev?.down();
+    assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path }), []);
+    state.remove();
+  }
+});
+
 test('cpus: 0.2 holds a busy loop near 20 % of one core (measured over 2 s, a loose bound)', async () => {
   console.log(`      cpu limit through ${versionOf('cpu')}`);
   const recipe = env(ENV).namespace('a').service([join(SERVICES, 'busy-loop.sh')], { name: 'busy', limits: { cpus: 0.2 } });
