@@ -25,6 +25,7 @@ const SHOWN_WITHIN_MS = 15_000;
 test('the page shows a live instance, follows its logs and health, and brings it down', async () => {
   const state = tempStateDir('ui');
   const instance = instanceName('ui');
+  const second = instanceName('ui');
   let dev: RunningEnv<'web' | 'api' | 'db'> | undefined;
   let ui: UiProcess | undefined;
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
@@ -149,6 +150,17 @@ test('the page shows a live instance, follows its logs and health, and brings it
     assert.ok(await waitFor(async () => (await row.count()) === 0, SHOWN_WITHIN_MS), 'the row is gone');
     assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids }), [], 'down from the page removed everything');
 
+    // Instances come and go while the page is open: a new one is listed, one brought down elsewhere leaves.
+    await shop.up({ instance: second, stateDir: state.path, detach: true });
+    const secondRow = page.locator(`tr[data-instance="${ENV}/${second}"]`);
+    try {
+      assert.ok(await waitFor(async () => (await secondRow.count()) === 1, SHOWN_WITHIN_MS), 'a new instance appears');
+    } finally {
+      await downInstance(ENV, second, { stateDir: state.path });
+    }
+    assert.ok(await waitFor(async () => (await secondRow.count()) === 0, SHOWN_WITHIN_MS), 'an instance brought down by the CLI or SDK disappears');
+    assert.match(await page.locator('main').innerText(), /No instance is up/);
+
     // Stopped with SIGTERM, the server exits cleanly and its port is closed.
     const { code } = await ui.stop();
     assert.is(code, 0, ui.spawned.stderr());
@@ -157,8 +169,10 @@ test('the page shows a live instance, follows its logs and health, and brings it
   } finally {
     await browser?.close();
     await ui?.stop();
-    await downInstance(ENV, instance, { stateDir: state.path }).catch(() => undefined);
-    forceCleanup(ENV, instance, pids);
+    for (const name of [instance, second]) {
+      await downInstance(ENV, name, { stateDir: state.path }).catch(() => undefined);
+      forceCleanup(ENV, name, pids);
+    }
     state.remove();
   }
 });
