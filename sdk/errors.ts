@@ -264,7 +264,7 @@ export class PortError extends WarrenError {
 /** A live network change (shape, partition) that cannot be made: bad input or an unknown target; nothing was changed. */
 export class NetworkError extends WarrenError {
   constructor(
-    readonly code: 'IMPAIRMENT_INVALID' | 'TARGET_UNKNOWN' | 'PARTITION_INVALID' | 'NETWORK_UNSUPPORTED',
+    readonly code: 'IMPAIRMENT_INVALID' | 'TARGET_UNKNOWN' | 'PARTITION_INVALID' | 'NETWORK_UNSUPPORTED' | 'NETWORK_BUSY',
     message: string,
   ) {
     super(message);

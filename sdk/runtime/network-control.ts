@@ -2,6 +2,7 @@
 // The current state is a small JSON file in the instance folder (rewritten whole, aside then
 // renamed), every change is an event in the instance's event log, and the kernel is changed in
 // place through the link driver: no service restarts, no open connection is reset.
+import { closeSync, constants as fsc, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WarrenEvent } from '../../dsl/events.ts';
 import type { InstanceNetwork } from '../../dsl/running.ts';
@@ -34,7 +35,11 @@ export interface NetworkContext {
 }
 
 /** Sets exactly `link` on the target's link in both directions (null or {}: a perfect link). */
-export async function shapeLink(ctx: NetworkContext, target: string, link: LinkImpairment | null): Promise<void> {
+export function shapeLink(ctx: NetworkContext, target: string, link: LinkImpairment | null): Promise<void> {
+  return exclusive(ctx, () => shapeLocked(ctx, target, link));
+}
+
+async function shapeLocked(ctx: NetworkContext, target: string, link: LinkImpairment | null): Promise<void> {
   const problems = link === null ? [] : impairmentProblems(link);
   if (problems.length) throw new NetworkError('IMPAIRMENT_INVALID', `shape ${target}: ${problems.join('; ')}; nothing was changed`);
   const namespace = namespaceOf(ctx.plan, target);
@@ -57,7 +62,11 @@ export async function shapeLink(ctx: NetworkContext, target: string, link: LinkI
 }
 
 /** Cuts every packet between the two groups (services or namespaces), both ways; the host still reaches everyone. */
-export async function partitionNetwork(ctx: NetworkContext, a: readonly string[], b: readonly string[]): Promise<void> {
+export function partitionNetwork(ctx: NetworkContext, a: readonly string[], b: readonly string[]): Promise<void> {
+  return exclusive(ctx, () => partitionLocked(ctx, a, b));
+}
+
+async function partitionLocked(ctx: NetworkContext, a: readonly string[], b: readonly string[]): Promise<void> {
   if (!Array.isArray(a) || !Array.isArray(b) || a.length === 0 || b.length === 0) throw new NetworkError('PARTITION_INVALID', 'partition needs two non-empty groups of services or namespaces; nothing was changed');
   const groupA = [...new Set(a.map((name) => namespaceOf(ctx.plan, name)))];
   const groupB = [...new Set(b.map((name) => namespaceOf(ctx.plan, name)))];
@@ -71,7 +80,11 @@ export async function partitionNetwork(ctx: NetworkContext, a: readonly string[]
 }
 
 /** Removes every partition; impairments stay. */
-export async function healNetwork(ctx: NetworkContext): Promise<void> {
+export function healNetwork(ctx: NetworkContext): Promise<void> {
+  return exclusive(ctx, () => healLocked(ctx));
+}
+
+async function healLocked(ctx: NetworkContext): Promise<void> {
   const state = readNetwork(ctx.dir, ctx.plan);
   const next: NetworkState = { ...state, partitions: [] };
   await linkDriver(ctx.drivers).filterHub(ctx.plan.netns[0]!, hubFilter(ctx.plan, next));
@@ -141,6 +154,39 @@ function namespaceOf(plan: Plan, target: string): string {
 function linkDriver(drivers: Drivers): LinkDriver {
   if (!drivers.links) throw new NetworkError('NETWORK_UNSUPPORTED', 'these drivers cannot change links (Drivers.links is missing)');
   return drivers.links;
+}
+
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * One change at a time per instance, whichever process makes it: the state file is read, the kernel
+ * changed and the file rewritten under a lock file (O_EXCL) naming its holder; a dead holder's lock is taken over.
+ */
+async function exclusive<T>(ctx: NetworkContext, work: () => Promise<T>): Promise<T> {
+  const lock = join(ctx.dir, `${NETWORK_FILE}.lock`);
+  const self = ctx.drivers.owners.self();
+  for (const deadline = Date.now() + LOCK_WAIT_MS; ; ) {
+    try {
+      const fd = openSync(lock, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+      writeSync(fd, JSON.stringify(self));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = readJson<{ pid: number; startTime?: number }>(lock);
+    if (holder && Number.isInteger(holder.pid) && !ctx.drivers.owners.isAlive({ pid: holder.pid, ...(holder.startTime === undefined ? {} : { startTime: holder.startTime }) })) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new NetworkError('NETWORK_BUSY', `another process (pid ${holder?.pid ?? '?'}) is changing the network of ${ctx.plan.env} instance '${ctx.plan.instance}'; nothing was changed`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 /** Into the event log: through the owner's emit when this process owns the instance, appended directly otherwise. */

@@ -144,6 +144,10 @@ test('a partition cuts TCP both ways, the host still reaches everyone, heal rest
     assert.is(held.broke, null, 'the unrelated connection was never broken');
     assert.ok(held.echoes > 40, `and kept answering: ${held.echoes} echoes`);
     assert.equal(dev.network().partitions, []);
+    // Changes at the same time (here from one process; the lock is a file, so from any) all hold afterwards.
+    await Promise.all([dev.shape('a', { loss: '1%' }), dev.partition(['a'], ['c']), dev.shape('b', { rate: '10mbit' })]);
+    assert.equal(dev.network(), { links: { a: { loss: '1%' }, b: { rate: '10mbit' } }, partitions: [[['a'], ['c']]] });
+    assert.equal(await tcp(dev, 'c', 'a', 1000), { ok: false, error: 'timeout' });
   });
 });
 
