@@ -9,6 +9,7 @@ import type { ReadinessResult } from './readiness.ts';
 import type { ServicesResult } from './services.ts';
 import { supervisionTables, supervisionTargets, type SupervisionResult } from './supervision.ts';
 import { fmtMs, fmtRatio } from './lib/stats.ts';
+import type { ShopResult } from './shop.ts';
 
 export interface Results {
   network: NetworkResult[];
@@ -19,6 +20,7 @@ export interface Results {
   detached?: DetachedResult;
   networkFaults?: NetworkFaultsResult;
   supervision?: SupervisionResult;
+  shop?: ShopResult;
   parallel: ParallelResult[];
 }
 
@@ -94,6 +96,21 @@ export function figuresTables(r: Results): string[] {
   if (r.readiness) {
     const x = r.readiness;
     out.push(`Readiness: a TCP service ready the moment it listens (${x.services} per instance): warren knew it ${fmtMs(x.lag.median)} later (median; max ${fmtMs(x.lag.max)}); service.start → ready ${fmtMs(x.startToReady.median)}`);
+    out.push('');
+  }
+  if (r.shop) {
+    const x = r.shop;
+    out.push('recipes/shop.env.ts (PostgreSQL 15, Redis 7, nginx, TypeScript API), time to all ready; medians');
+    out.push(
+      table(
+        [
+          ['warren: await shop.up()', fmtMs(x.warren.first.median), fmtMs(x.warren.warm.median)],
+          ['by hand: test/bench/fixtures/shop.sh (runuser, ip netns exec)', fmtMs(x.script.first.median), fmtMs(x.script.warm.median)],
+        ],
+        ['', 'first up (initdb)', 'warm up'],
+      ),
+    );
+    out.push(`  warren ÷ script: first ${fmtRatio(x.firstVsScript)}, warm ${fmtRatio(x.warmVsScript)}; warren's down ${fmtMs(x.warren.down.median)}`);
     out.push('');
   }
   if (r.checkout) {
@@ -213,6 +230,7 @@ export function targets(r: Results): Target[] {
   }
   if (r.networkFaults) t.push(...networkFaultsTargets(r.networkFaults));
   if (r.supervision) t.push(...supervisionTargets(r.supervision));
+  if (r.shop) t.push(atMost('shop warm up ÷ hand-written script', r.shop.warmVsScript, 1.2, `${fmtRatio(r.shop.warmVsScript)} (${fmtMs(r.shop.warren.warm.median)} vs ${fmtMs(r.shop.script.warm.median)})`));
   return t;
 }
 

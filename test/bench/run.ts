@@ -23,6 +23,7 @@ import { measureReadiness } from './readiness.ts';
 import { figuresTables, targets, targetsTable, type Results } from './report.ts';
 import { measureServices } from './services.ts';
 import { measureSupervision } from './supervision.ts';
+import { measureShop } from './shop.ts';
 
 const cfg = readConfig(process.argv.slice(2), process.env);
 const root = resolve(import.meta.dirname, '../..');
@@ -70,7 +71,7 @@ function finalize(): Promise<string[]> {
     const errors = await runCleanups();
     for (const e of errors) log(`cleanup error: ${e}`);
     const mine = (name: string) => name.startsWith(`bb${tag}`) || name.includes(`.b${tag}-`);
-    const links = new Set(issuedInstances.flatMap((i) => ['bench', 'bench-svc', 'bench-ready', 'checkout', 'bench-watch', 'bench-restart', 'bench-idle'].map((e) => hostInterface(e, i))));
+    const links = new Set(issuedInstances.flatMap((i) => ['bench', 'bench-svc', 'bench-ready', 'checkout', 'bench-watch', 'bench-restart', 'bench-idle', 'shop'].map((e) => hostInterface(e, i))));
     const removed = await sweep(
       cfg.sandbox
         ? { netns: () => true, links: (l) => l !== 'lo', killOwnNetns: true }
@@ -128,6 +129,9 @@ const runs: Array<[Measurement, string, () => Promise<void>]> = [
   }],
   ['supervision', 'restart latency, save to new code (watch), owner CPU while supervising', async () => {
     results.supervision = await measureSupervision(ctx);
+  }],
+  ['shop', 'the shop (PostgreSQL, Redis, nginx, API): first and warm up against a hand-written script', async () => {
+    results.shop = await measureShop(ctx);
   }],
   ['profile', "profile of warren's up/down", async () => {
     for (const n of cfg.profileN) results.profile.push(await measureProfile(ctx, n));

@@ -4,7 +4,7 @@
 //   npm run bench -- --rounds 5 --net 100,500 --only network,profile
 import { parseArgs } from 'node:util';
 
-export const MEASUREMENTS = ['network', 'services', 'readiness', 'checkout', 'detached', 'cli', 'parallel', 'profile', 'network-faults', 'supervision'] as const;
+export const MEASUREMENTS = ['network', 'services', 'readiness', 'checkout', 'detached', 'cli', 'parallel', 'profile', 'network-faults', 'supervision', 'shop'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 export interface Config {
