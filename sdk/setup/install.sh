@@ -12,6 +12,8 @@ PACKAGES=(iproute2 util-linux mount hostname procps nftables gcc libc6-dev)
 # The second example (recipes/shop.env.ts) runs Debian's own servers; WARREN_SETUP_STACK=0 skips them.
 #   postgresql: PostgreSQL 15 (initdb, postgres, psql)   redis-server: Redis 7   nginx-light: nginx
 [ "${WARREN_SETUP_STACK:-1}" = 0 ] || PACKAGES+=(postgresql redis-server nginx-light)
+# chromium: the web view's browser test (test/ui); not needed to run warren. WARREN_SETUP_BROWSER=0 skips it.
+[ "${WARREN_SETUP_BROWSER:-1}" = 0 ] || PACKAGES+=(chromium)
 
 fail() {
   echo "warren setup: $*" >&2
@@ -66,5 +68,8 @@ fi
 
 step "npm ci" npm ci --no-fund --no-audit --loglevel=error
 # Compile the service launcher now rather than at the first `up`.
-step "building the service launcher" node --import tsx --input-type=module -e "await (await import('./sdk/drivers/launcher.ts')).launcherPath()"
+# tsx without its cache: it keeps one in $TMPDIR/tsx-<uid> without checking who owns it.
+step "building the service launcher" env TSX_DISABLE_CACHE=1 node --import tsx --input-type=module -e "await (await import('./sdk/drivers/launcher.ts')).launcherPath()"
+# What this machine lacks for `up`, with a fix for each problem (exit 1 when up cannot work).
+node sdk/cli/bin.js doctor || fail "warren doctor: up cannot work on this machine yet; fix the FAIL lines above and run npm run setup again"
 echo "warren setup: done" >&2
