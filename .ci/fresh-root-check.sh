@@ -12,7 +12,7 @@ cd /work/warren
 # subnets of instances the host's registry knows about.
 export WARREN_SUBNET_POOL=10.212.0.0/16
 
-say() { echo "fresh-root [inside]: $*" >&2; }
+say() { echo "fresh-root [inside +${SECONDS}s]: $*" >&2; }
 
 die() {
   say "FAILED: $*"
@@ -54,10 +54,7 @@ warren() { npx --no-install tsx "$recipe" "$@"; }
 
 # Processes of the instance: every service carries WARREN_INSTANCE.
 instance_pids() {
-  local pid
-  for pid in /proc/[0-9]*; do
-    tr '\0' '\n' 2>/dev/null <"$pid/environ" | grep -qxF "WARREN_INSTANCE=$instance" && echo "${pid#/proc/}"
-  done
+  grep -lzxF "WARREN_INSTANCE=$instance" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3
   return 0
 }
 

@@ -23,7 +23,7 @@ host_if=wr$(printf '%s' "$env_name.$instance" | sha256sum | cut -c1-10)
 timeout_s=${FRESH_ROOT_TIMEOUT:-480}
 started=$SECONDS
 
-say() { echo "fresh-root: $*" >&2; }
+say() { echo "fresh-root [+${SECONDS}s]: $*" >&2; }
 
 die() {
   say "FAILED: $*"
@@ -45,18 +45,15 @@ step() {
 }
 
 # Processes of this check: those in its mount namespace and any carrying its marker or instance.
+# One find and one grep over /proc: a loop of a process per pid takes seconds on a busy machine.
 check_pids() {
-  local ns='' pid
-  [ -s "$work/mnt-ns" ] && ns=$(cat "$work/mnt-ns")
-  for pid in /proc/[0-9]*; do
-    pid=${pid#/proc/}
-    [ "$pid" = $$ ] && continue
-    if [ -n "$ns" ] && [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" = "$ns" ]; then
-      echo "$pid"
-    elif tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qxF -e "WARREN_FRESH_ROOT_CHECK=$instance" -e "WARREN_INSTANCE=$instance"; then
-      echo "$pid"
-    fi
-  done
+  local ns=''
+  [ -s "$work/mnt-ns" ] && ns=$(tr -dc 0-9 <"$work/mnt-ns")
+  {
+    [ -n "$ns" ] && find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "mnt:?$ns?" 2>/dev/null
+    grep -lzxF -e "WARREN_FRESH_ROOT_CHECK=$instance" -e "WARREN_INSTANCE=$instance" /proc/[0-9]*/environ 2>/dev/null
+  } | cut -d/ -f3 | sort -un | grep -vx "$$"
+  return 0
 }
 
 # What this check may have left on the host, one line each; nothing when it is clean.
