@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInstanceOf, tempPrefixesOf } from './helpers/env.ts';
-import { describeLeaks, leakCount, leaksNow, parseNetns, type InstanceRef, type Leaks } from './helpers/resources.ts';
+import { describeLeaks, leakCount, leaksNow, parseNetns, removeLeaks, type InstanceRef, type Leaks } from './helpers/resources.ts';
 
 const DEFAULT_TIMEOUT_S = 120;
 const LEAK_GRACE_MS = 3000;
@@ -96,6 +96,8 @@ async function runFile(file: string): Promise<FileResult> {
   if (leakCount(leaks)) {
     result.failed++;
     console.log(`\n  FAIL leak check after ${name}: left behind\n${describeLeaks(leaks).split('; ').map((l) => `    ${l}`).join('\n')}`);
+    // Reported, then removed by name, so one failing file does not spoil the machine for the next.
+    removeLeaks(leaks);
   }
   return result;
 }

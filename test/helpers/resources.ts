@@ -3,7 +3,7 @@
 // hides a leak. A listing that fails throws: a tool that cannot answer never reads as "clean".
 // A new kind (cgroups, qdiscs, mounts, volumes) is one more entry in RESOURCE_KINDS.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { hostInterface } from '../../sdk/plan/names.ts';
 import { isRunning } from '../../sdk/drivers/procfs.ts';
@@ -59,6 +59,8 @@ export interface ResourceKind {
   readonly name: KindName;
   /** What exists now of this kind that belongs to the scope, one human-readable line each. */
   list(survey: Survey): string[];
+  /** Removes one listed item (the last resort after a file was killed); what is already gone is fine. */
+  remove?(item: string): void;
 }
 
 export const DEFAULT_REGISTRY = '/run/warren-subnets';
@@ -151,6 +153,7 @@ function isService(p: ProcessFacts, survey: Survey): boolean {
 export const RESOURCE_KINDS: readonly ResourceKind[] = [
   {
     name: 'netns',
+    remove: (item) => quietly(['ip', 'netns', 'del', item]),
     list: (s) => s.netns().filter((n) => {
       const parsed = parseNetns(n);
       return parsed !== undefined && s.ours(parsed.instance);
@@ -158,6 +161,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   },
   {
     name: 'links',
+    remove: (item) => quietly(['ip', 'link', 'del', item.split(' ')[0]!]),
     list: (s) => listLinks().filter((l) => s.hostLinks().has(l)).map((l) => `${l} (${refText(s.hostLinks().get(l)!)})`),
   },
   {
@@ -174,10 +178,12 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   },
   {
     name: 'nft',
+    remove: (item) => quietly(['nft', 'delete', 'table', ...item.split(' ')]),
     list: (s) => listNftTables().filter((t) => s.hostLinks().has(t.split(' ')[1] ?? '')),
   },
   {
     name: 'state',
+    remove: (item) => rmSync(item, { recursive: true, force: true }),
     list: (s) => {
       const left: string[] = [];
       for (const dir of s.scope.stateDirs ?? []) {
@@ -200,6 +206,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   },
   {
     name: 'claims',
+    remove: (item) => rmSync(item.split(' ')[0]!, { force: true }),
     list: (s) => {
       const registries = new Set([DEFAULT_REGISTRY, ...(process.env.WARREN_SUBNET_REGISTRY ? [process.env.WARREN_SUBNET_REGISTRY] : []), ...(s.scope.registries ?? [])]);
       // Published-port claims (sdk/runtime/port-claims.ts) are claims too.
@@ -226,11 +233,13 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
     // Whoever owns an instance: a detached supervisor (`warren-supervisor env.instance`), a foreground
     // CLI or an embedding script (the instance or state dir in its argv), later the C owner process.
     name: 'owners',
+    remove: (item) => killQuietly(Number(item.split(' ')[0])),
     list: (s) => s.processes().filter((p) => !isService(p, s) && !/(?:^|\0)WARREN_LAUNCHER=/.test(p.environ) && mentionsScope(p, s)).map(describeProcess),
   },
   {
     // Services, their launcher and inits (WARREN_INSTANCE in their environment), and pids the scope recorded.
     name: 'procs',
+    remove: (item) => killQuietly(Number(item.split(' ')[0])),
     list: (s) => {
       const found = new Map<number, string>();
       for (const p of s.processes()) if (isService(p, s)) found.set(p.pid, describeProcess(p));
@@ -272,6 +281,28 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
     },
   },
 ];
+
+function quietly(argv: readonly string[]): void {
+  try {
+    execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  } catch {
+    // already gone
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Removes every listed item whose kind can remove it: processes first, then what they held. */
+export function removeLeaks(leaks: Leaks): void {
+  const order = [...RESOURCE_KINDS].sort((a, b) => Number(b.name === 'procs' || b.name === 'owners') - Number(a.name === 'procs' || a.name === 'owners'));
+  for (const kind of order) for (const item of leaks[kind.name]) kind.remove?.(item);
+}
 
 function refText(ref: InstanceRef): string {
   return `${ref.env}.${ref.instance}`;

@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tempStateDir } from '../helpers/env.ts';
 import { runArgv } from '../helpers/process.ts';
+import { describeLeaks, leakCount, leaksNow, listNetns } from '../helpers/resources.ts';
 
 const RUN = join(import.meta.dirname, '..', 'run.ts');
 const FIXTURES = join(import.meta.dirname, 'fixtures');
@@ -45,6 +46,10 @@ test('a file that leaves one resource of every kind fails the leak check with ea
       assert.ok(report.split('\n').some((l) => l.trim().startsWith(`${kind}: ${what}`)), `${kind} ${what} reported:\n${report}`);
     }
     assert.not.match(report, m.netns[1]!, "another run's namespace is not blamed on this one");
+    // Reported, then removed by name: the next file starts on a clean machine.
+    const now = leaksNow({ instances: [{ env: 'wleak', instance: m.instance }], stateDirs: [], pathPrefixes: [m.state], registries: [registry], pids: m.pids });
+    assert.is(leakCount(now), 0, `the runner removed what it reported: ${describeLeaks(now)}`);
+    assert.ok(listNetns().includes(m.netns[1]!), "and left the other run's namespace alone");
   } finally {
     const m = manifest;
     if (m) {
