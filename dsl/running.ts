@@ -13,6 +13,18 @@ export interface UpOptions {
   readonly onEvent?: (event: WarrenEvent) => void;
   /** Aborting it during `up` rolls everything back. */
   readonly signal?: AbortSignal;
+  /** Restart a service in place when its files change (see the service option `watch`); not with `detach`. */
+  readonly watch?: boolean;
+}
+
+/** `exec` runs as the service's user; `{ user: 'root' }` asks for root (with warren's own capabilities). */
+export interface ExecAs {
+  readonly user?: 'root';
+}
+
+export interface DownAs {
+  /** Also remove the instance's volumes (what `down` otherwise keeps). */
+  readonly volumes?: boolean;
 }
 
 export interface ExecResult {
@@ -44,12 +56,38 @@ export interface ServiceStatus {
   readonly healthy: boolean;
   /** How it ended, once it has (from the event log). */
   readonly exit?: { readonly exitCode: number | null; readonly signal: string | null; readonly at?: string };
+  /** starting, running, restarting (waiting out its backoff), exited, failed (gave up restarting) or stopped. */
+  readonly state?: ServiceState;
+  /** How many times it was started again (by its policy, on demand or by watch). */
+  readonly restarts?: number;
+  /** Its last exit, also when it was restarted since; `reason` when the kernel killed it ('killed: out of memory, limit 256m'). */
+  readonly lastExit?: { readonly exitCode: number | null; readonly signal: string | null; readonly at?: string; readonly reason?: string };
+  /** Since its current process started. */
+  readonly uptimeMs?: number;
+  /** CPU use of its cgroup lately, in % of one core. */
+  readonly cpuPercent?: number;
+  /** Memory of its cgroup now, less what the kernel can drop at once. */
+  readonly memoryBytes?: number;
+  /** Its memory limit as written ('256m'). */
+  readonly memoryLimit?: string;
 }
+
+export type ServiceState = 'starting' | 'running' | 'restarting' | 'exited' | 'failed' | 'stopped';
 
 /** What the network of an instance does now, in a recipe's words. */
 export interface InstanceNetwork {
   readonly links: Readonly<Record<string, LinkImpairment>>;
   readonly partitions: ReadonlyArray<readonly [readonly string[], readonly string[]]>;
+}
+
+/** A task of the instance, as its last up ran it (from the event log). */
+export interface TaskStatus {
+  readonly name: string;
+  /** 'skipped': `once` and none of its volumes was new. */
+  readonly result: 'done' | 'skipped' | 'failed' | 'running' | 'not run';
+  readonly ms?: number;
+  readonly exitCode?: number | null;
+  readonly at?: string;
 }
 
 export interface EventsOptions {
@@ -65,15 +103,20 @@ export interface RunningEnv<S extends string = string> extends AsyncDisposable {
   url(service: S, path?: string): string;
   address(service: S): ServiceAddress;
   /** Runs argv in the service's namespaces; resolves with the exit code instead of throwing. */
-  exec(service: S, argv: readonly string[]): Promise<ExecResult>;
+  exec(service: S, argv: readonly string[], options?: ExecAs): Promise<ExecResult>;
   /** The service's log so far. */
   logs(service: S): Promise<string>;
   /** Every service's state now: running, pid, health, how it ended. */
   status(): Promise<ServiceStatus[]>;
   /** The instance's event log, from the start; with `follow`, new events as they happen. */
   events(options?: EventsOptions): AsyncIterable<LoggedEvent>;
-  /** Stops every service and removes every resource; safe to call twice. */
-  down(): Promise<void>;
+  /** Stops every service and removes every resource; safe to call twice. `{ volumes: true }` removes the instance's volumes too. */
+  down(options?: DownAs): Promise<void>;
+  /**
+   * Stops a service and starts it again in place (same namespaces, address and log), then waits until
+   * it is ready; its dependents are not touched. Works from any process while a Node process owns the instance.
+   */
+  restart(service: S): Promise<void>;
   /** `{ host: '127.0.0.1', port }`: where the host reaches a service with `publish`. */
   published(service: S): ServiceAddress;
   /** `http://127.0.0.1:PORT/path` of a published service. */

@@ -4,6 +4,7 @@ import type { LoggedEvent, WarrenEvent } from '../../dsl/events.ts';
 import { formatLoc } from '../../dsl/location.ts';
 import { AbortedError, messageOf, UpError, UsageError } from '../errors.ts';
 import { checkRecipe } from '../ops/check.ts';
+import { redactPlan } from '../plan/redact.ts';
 import { downInstance, instancesOf } from '../ops/down.ts';
 import { collectGarbage } from '../ops/gc.ts';
 import { openInstance } from '../ops/open.ts';
@@ -13,10 +14,11 @@ import { criticalChain } from '../ops/timings.ts';
 import { up } from '../ops/up.ts';
 import type { Instance } from '../runtime/instance.ts';
 import type { CliArgs } from './args.ts';
-import { createPrinter, formatEvent, serviceRows, table } from './output.ts';
+import { createPrinter, formatEvent, table } from './output.ts';
 import { canRedraw, createLiveView } from './progress.ts';
 import { catchSignals, SIGNAL_EXIT } from './signals.ts';
 import { renderTimings } from './timings.ts';
+import { serviceTable, watchStatus } from './status-view.ts';
 
 /** What a command asks the process to exit with. */
 export type ExitCode = number;
@@ -51,6 +53,7 @@ export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | u
       instance = await up(spec, {
         instance: args.instance,
         detach: args.detach,
+        ...(args.watch ? { watch: true } : {}),
         mode: 'foreground',
         signal: abort.signal,
         onEvent,
@@ -103,7 +106,7 @@ export async function downCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
   let found = 0;
   for (const name of names) {
     const started = Date.now();
-    if (!(await downInstance(spec.name, name, { ...where(args), onEvent: (e) => printer.event(e) }))) continue;
+    if (!(await downInstance(spec.name, name, { ...where(args), onEvent: (e) => printer.event(e), ...(args.volumes ? { volumes: true } : {}) }))) continue;
     found++;
     process.stderr.write(`${spec.name} instance '${name}' is down (${Date.now() - started} ms)\n`);
   }
@@ -112,6 +115,13 @@ export async function downCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCod
 }
 
 export async function statusCommand(spec: EnvSpec | undefined, args: CliArgs): Promise<ExitCode> {
+  if (args.watch) {
+    const stop = interrupted();
+    const render = (report: readonly InstanceStatus[]) => (report.length ? report.map(describeInstance).join('\n') : `no instance${spec ? ` of ${spec.name}` : ''} is up`);
+    await watchStatus(() => instancesStatus({ ...where(args), ...(spec ? { env: spec.name } : {}) }), { json: args.json, render, signal: stop.signal });
+    stop.dispose();
+    return 0;
+  }
   const report = await instancesStatus({ ...where(args), ...(spec ? { env: spec.name } : {}) });
   if (args.json) {
     process.stdout.write(`${JSON.stringify({ instances: report }, null, 2)}\n`);
@@ -129,13 +139,15 @@ function describeInstance(i: InstanceStatus): string {
   const owner = i.owner ? `, owner pid ${i.owner}${i.ownerAlive ? '' : ' (dead: `warren gc` reaps it)'}` : '';
   const head = `${i.env} instance '${i.instance}' (${i.mode}${owner}) ${i.subnet ?? ''}`.trimEnd();
   const cuts = (i.network?.partitions ?? []).map(([a, b]) => `\n  partition: ${a.join(',')} | ${b.join(',')} (no packet either way)`).join('');
-  return i.services.length ? `${head}\n${table(serviceRows(i.services))}${cuts}` : `${head}${cuts}`;
+  const tasks = (i.tasks ?? []).map((t) => `\n  task ${t.name}: ${t.result}${t.ms !== undefined && t.result !== 'skipped' ? ` in ${t.ms} ms` : ''}${t.result === 'failed' ? ` (exit ${t.exitCode ?? 'by signal'})` : ''}`).join('');
+  return i.services.length ? `${head}\n${serviceTable(i.services)}${tasks}${cuts}` : `${head}${tasks}${cuts}`;
 }
 
 export async function planCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
   const result = await planInstance(spec, { instance: args.instance, ...where(args) });
   if (args.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    // Every service's environment with its sources; secret-looking values hidden.
+    process.stdout.write(`${JSON.stringify(redactPlan(result), null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`plan for ${spec.name} instance '${args.instance}' on ${result.subnet} (nothing is done):\n`);
@@ -175,7 +187,8 @@ export async function eventsCommand(spec: EnvSpec, args: CliArgs): Promise<ExitC
 export async function execCommand(spec: EnvSpec, args: CliArgs): Promise<ExitCode> {
   const [service] = args.positionals;
   if (!service || args.rest.length === 0) throw new UsageError('exec needs a service and a command: warren exec <recipe> <service> -- <command...>');
-  const result = await openInstance(spec.name, args.instance, where(args)).exec(service, args.rest);
+  if (args.user !== undefined && args.user !== 'root') throw new UsageError(`exec -u takes only root (the service's own user is the default), got ${JSON.stringify(args.user)}`);
+  const result = await openInstance(spec.name, args.instance, where(args)).exec(service, args.rest, args.user === 'root' ? { user: 'root' } : {});
   process.stdout.write(result.stdout ? `${result.stdout}\n` : '');
   process.stderr.write(result.stderr ? `${result.stderr}\n` : '');
   return result.exitCode;

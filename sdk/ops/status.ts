@@ -1,5 +1,5 @@
 // `status`: every instance of a state dir (or of one environment), with its services as they are now.
-import type { ServiceStatus } from '../../dsl/running.ts';
+import type { ServiceStatus, TaskStatus } from '../../dsl/running.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers } from '../drivers/types.ts';
 import { checkStateDir, listInstances, ownerAlive, resolveStateDir, type Mode } from '../runtime/state.ts';
@@ -18,6 +18,8 @@ export interface InstanceStatus {
   readonly createdAt: string;
   readonly recipe?: string;
   readonly services: readonly ServiceStatus[];
+  /** Its tasks, with their result and duration in the last up. */
+  readonly tasks?: readonly TaskStatus[];
   /** Link impairments by namespace and partitions between namespace groups, now. */
   readonly network?: NetworkStatus;
 }
@@ -39,9 +41,11 @@ export async function instancesStatus(options: StatusOptions = {}): Promise<Inst
       const o = owner!;
       let services: readonly ServiceStatus[] = [];
       let network: NetworkStatus | undefined;
+      let tasks: readonly TaskStatus[] = [];
       try {
         const handle = openInstance(o.env, o.instance, { stateDir, drivers });
         services = await handle.status();
+        tasks = await handle.tasks();
         network = handle.network();
       } catch {
         // not up yet (still claiming), or gone meanwhile
@@ -56,6 +60,7 @@ export async function instancesStatus(options: StatusOptions = {}): Promise<Inst
         createdAt: o.createdAt,
         ...(o.recipe ? { recipe: o.recipe } : {}),
         services,
+        ...(tasks.length ? { tasks } : {}),
         ...(network ? { network } : {}),
       };
     }),

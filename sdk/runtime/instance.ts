@@ -3,10 +3,11 @@
 import { closeSync, constants as fsc, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoggedEvent } from '../../dsl/events.ts';
-import type { EventsOptions, ExecResult, RunningEnv, ServiceAddress, ServiceStatus } from '../../dsl/running.ts';
+import type { DownAs, EventsOptions, ExecAs, ExecResult, RunningEnv, ServiceAddress, ServiceStatus, TaskStatus } from '../../dsl/running.ts';
 import { RollbackError, ServiceError } from '../errors.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
-import type { Plan, PlannedService, ReadyArgs } from '../plan/types.ts';
+import type { Plan, PlannedService, ReadyArgs, ServiceArgs } from '../plan/types.ts';
+import { removeVolumes } from './volumes.ts';
 import { ChangeWaiter } from './change-waiter.ts';
 import { readEvents, type EventLogWriter } from './event-log.ts';
 import type { Emit } from './events.ts';
@@ -14,6 +15,9 @@ import { EVENTS_FILE, readOwner, takeOver } from './state.ts';
 import { gc, teardown } from './teardown.ts';
 import { healNetwork, networkStatus, partitionNetwork, shapeLink, type NetworkStatus } from './network-control.ts';
 import type { LinkImpairment } from '../../dsl/units.ts';
+import { restartService } from './restart.ts';
+import type { Supervisor } from './supervisor.ts';
+import { withSupervision } from './service-status.ts';
 
 export interface InstanceContext {
   readonly stateDir: string;
@@ -27,6 +31,8 @@ export interface InstanceContext {
   readonly eventLog?: EventLogWriter;
   /** Called once the instance is down (the owner drops its exit hook). */
   readonly onDown?: () => void;
+  /** The owner's supervisor (restart policies, restart on request); absent in other processes. */
+  readonly supervisor?: Supervisor;
 }
 
 /** How long `down` waits for another process that owns the instance to finish tearing it down. */
@@ -90,14 +96,23 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
     return healNetwork(this.#ctx);
   }
 
+  /** Stops the service and starts it again in place; resolves once it is ready (from any process, while a Node process owns it). */
+  restart(service: S): Promise<void> {
+    return restartService(this.#ctx, service);
+  }
+
   /** Current impairments and partitions (what `status` shows). */
   network(): NetworkStatus {
     return networkStatus(this.#ctx.dir, this.#ctx.plan);
   }
 
-  async exec(service: S, argv: readonly string[]): Promise<ExecResult> {
+  async exec(service: S, argv: readonly string[], options: ExecAs = {}): Promise<ExecResult> {
     if (!argv[0]) throw new TypeError('exec needs a command');
-    return this.#ctx.drivers.exec.exec(this.#runningRecord(service), argv);
+    const record = this.#runningRecord(service);
+    // As the service runs: its user (unless root is asked for), its environment, its folder.
+    const start = this.#ctx.plan.steps.find((s) => s.kind === 'service.start' && s.args.service === service)?.args as ServiceArgs | undefined;
+    const as = start ? { env: start.env, cwd: start.cwd, ...(start.user && options.user !== 'root' ? { user: start.user } : {}) } : {};
+    return this.#ctx.drivers.exec.exec(record, argv, as);
   }
 
   async logs(service: S): Promise<string> {
@@ -137,12 +152,12 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
     const { drivers, plan, services } = this.#ctx;
     const exits = await this.#lastExits();
     const links = this.network().links;
-    return Promise.all(
+    const base = await Promise.all(
       plan.services.map(async (s): Promise<ServiceStatus> => {
         const record = services.get(s.name);
         const running = record ? drivers.processes.isAlive(record) : false;
         const ready = readyArgsOf(plan, s.name);
-        const healthy = running && (ready ? await drivers.probe.probeOnce(ready) : true);
+        const healthy = running && (ready ? await drivers.probe.probeOnce(ready, record) : true);
         const exit = running ? undefined : exits.get(s.name);
         return {
           name: s.name,
@@ -158,6 +173,13 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
         };
       }),
     );
+    return withSupervision(this.#ctx, base, await this.#eventList());
+  }
+
+  async #eventList(): Promise<LoggedEvent[]> {
+    const events: LoggedEvent[] = [];
+    for await (const event of this.events()) events.push(event);
+    return events;
   }
 
   /** The instance's event log, from the start; with `follow`, new events until the instance is gone or `signal` aborts. */
@@ -166,13 +188,14 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   }
 
   /** Stops every service and removes every resource. Safe to call more than once, and concurrently. */
-  down(): Promise<void> {
+  async down(options: DownAs = {}): Promise<void> {
     // A failed down may be retried: forget the failure once it is reported.
     this.#down ??= this.#teardown().catch((error: unknown) => {
       this.#down = undefined;
       throw error;
     });
-    return this.#down;
+    await this.#down;
+    if (options.volumes) await removeVolumes(this.#ctx.stateDir, this.name, this.instance, this.#ctx.drivers);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -208,6 +231,17 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
     } catch {
       return false;
     }
+  }
+
+  /** Each task with its result and duration in the last up (from the event log). */
+  async tasks(): Promise<TaskStatus[]> {
+    const byName = new Map<string, TaskStatus>((this.#ctx.plan.tasks ?? []).map((t) => [t.name, { name: t.name, result: 'not run' }]));
+    for await (const e of this.events()) {
+      if (e.kind === 'task.start') byName.set(e.task, { name: e.task, result: 'running', at: e.at });
+      else if (e.kind === 'task.done') byName.set(e.task, { name: e.task, result: e.skipped ? 'skipped' : 'done', ms: e.ms, exitCode: e.skipped ? null : 0, at: e.at });
+      else if (e.kind === 'task.failed') byName.set(e.task, { name: e.task, result: 'failed', ms: e.ms, exitCode: e.exitCode, at: e.at });
+    }
+    return [...byName.values()];
   }
 
   async #lastExits(): Promise<Map<string, NonNullable<ServiceStatus['exit']>>> {
