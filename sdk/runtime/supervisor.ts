@@ -22,6 +22,8 @@ export interface SupervisorOptions {
   readonly services: Map<string, ServiceRecord>;
   /** The instance's journal: each restarted process is appended as the service's start result. */
   readonly journalPath: string;
+  /** Aborts `up` (Ctrl-C, the caller's signal): readiness waits end with it. */
+  readonly signal?: AbortSignal;
 }
 
 export type RestartCause = 'policy' | 'request' | 'watch';
@@ -246,31 +248,35 @@ export class Supervisor {
     const started = Date.now();
     for (;;) {
       const record = this.#o.services.get(t.args.service);
-      const signal = this.#stopAbort.signal;
+      const signal = this.#o.signal ? AbortSignal.any([this.#stopAbort.signal, this.#o.signal]) : this.#stopAbort.signal;
       try {
         await probe.waitReady({ ...ready, timeout: Math.max(0, deadline - Date.now()) }, { signal, exited: () => (record ? processes.exitOf(record) : undefined), ...(record ? { record } : {}) });
         this.#o.emit({ kind: 'service.ready', service: t.args.service, ms: Date.now() - started });
         return;
       } catch (error) {
         const exited = record ? processes.exitOf(record) !== undefined : false;
-        if (!retry || !exited || !t.args.restart || this.#stopped || t.failed || Date.now() >= deadline) throw error;
-        const next = await this.#nextStart(t, deadline - Date.now());
+        if (signal.aborted || !retry || !exited || !t.args.restart || this.#stopped || t.failed || Date.now() >= deadline) throw error;
+        const next = await this.#nextStart(t, deadline - Date.now(), signal);
         if (!next) throw t.failed ? this.#withOom(t, error) : error;
       }
     }
   }
 
   /** The service's next process, or undefined when none comes within `timeoutMs` (or it gave up). */
-  #nextStart(t: Tracked, timeoutMs: number): Promise<ServiceRecord | undefined> {
+  #nextStart(t: Tracked, timeoutMs: number, signal: AbortSignal): Promise<ServiceRecord | undefined> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const giveUp = () => {
+        clearTimeout(timer);
         t.waiters = t.waiters.filter((w) => w !== wake);
         resolve(undefined);
-      }, Math.max(0, timeoutMs));
+      };
+      const timer = setTimeout(giveUp, Math.max(0, timeoutMs));
       const wake = (record: ServiceRecord | undefined) => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', giveUp);
         resolve(record);
       };
+      signal.addEventListener('abort', giveUp, { once: true });
       t.waiters.push(wake);
     });
   }
