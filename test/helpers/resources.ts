@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { hostInterface } from '../../sdk/plan/names.ts';
 import { isRunning } from '../../sdk/drivers/procfs.ts';
-import { listWarrenCgroups } from './cgroups.ts';
+import { listWarrenCgroups, removeCgroupTree } from './cgroups.ts';
 
 export interface InstanceRef {
   readonly env: string;
@@ -250,6 +250,7 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
   {
     // Instance cgroups (`<hierarchy>/warren/<env>.<instance>`) in every hierarchy, the services' inside them.
     name: 'cgroups',
+    remove: (item) => removeCgroupTree(item),
     list: (s) => listWarrenCgroups().filter((c) => s.ours(c.instance)).map((c) => c.dir),
   },
   {
