@@ -246,11 +246,12 @@ export class Supervisor {
     if (!ready) return;
     const { probe, processes } = this.#o.drivers;
     const started = Date.now();
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const record = this.#o.services.get(t.args.service);
       const signal = this.#o.signal ? AbortSignal.any([this.#stopAbort.signal, this.#o.signal]) : this.#stopAbort.signal;
       try {
-        await probe.waitReady({ ...ready, timeout: Math.max(0, deadline - Date.now()) }, { signal, exited: () => (record ? processes.exitOf(record) : undefined), ...(record ? { record } : {}) });
+        // The probe's own timeout first (its message names it); after a restart, what is left of it.
+        await probe.waitReady({ ...ready, timeout: attempt === 0 ? ready.timeout : Math.max(0, deadline - Date.now()) }, { signal, exited: () => (record ? processes.exitOf(record) : undefined), ...(record ? { record } : {}) });
         this.#o.emit({ kind: 'service.ready', service: t.args.service, ms: Date.now() - started });
         return;
       } catch (error) {
