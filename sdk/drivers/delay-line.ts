@@ -36,13 +36,9 @@ export async function setDelayLine(link: LinkEnds, imp: Impairment, control: str
     process.kill(running.pid, 'SIGHUP');
     return;
   }
-  const { bridgeSide, relaySide } = relayPorts(link.hubIf);
-  // The twin port may be left from a delay line that died: `-force` lets `link add` fail on it harmlessly.
-  await ipBatch([`link add ${bridgeSide} master br0 up type veth peer name ${relaySide}`, `link set ${relaySide} up`], { netns: link.hub, tolerate: /File exists/ });
-  const record = await startRelay(link, relaySide, control, tag);
+  // It makes its twin port and takes the port off the bridge itself, once it passes frames: one process, no `ip`.
+  const record = await startRelay(link, control, tag);
   writeFileAside(`${control}.pid`, JSON.stringify(record));
-  // Only now off the bridge: from here on every frame of the namespace passes the delay line.
-  await ipBatch([`link set ${link.hubIf} nomaster`], { netns: link.hub });
 }
 
 /** Puts the port back on the bridge and stops the delay line; a link that has none is left as it is. */
@@ -51,7 +47,7 @@ export async function stopDelayLine(link: LinkEnds, control: string): Promise<vo
   const { bridgeSide } = relayPorts(link.hubIf);
   if (!running && !existsSync(`${control}.pid`)) return;
   // Back on the bridge and the twin gone in one batch: the bridge forgets the twin's addresses with it.
-  await ipBatch([`link set ${link.hubIf} master br0`, `link del ${bridgeSide}`], { netns: link.hub, tolerate: /Cannot find device|does not exist/ });
+  await ipBatch([`link set ${link.hubIf} master ${link.bridge}`, `link del ${bridgeSide}`], { netns: link.hub, tolerate: /Cannot find device|does not exist/ });
   if (running) {
     try {
       // It exits by itself once its interface is gone; this only makes it sooner.
@@ -68,7 +64,7 @@ export async function delayLineGone(link: LinkEnds, control: string): Promise<st
   if (runningRelay(control)) return `its delay line still runs`;
   const result = await capture(['ip', '-n', link.hub, '-j', 'link', 'show', 'dev', link.hubIf]);
   const master = (JSON.parse(result.stdout || '[]') as Array<{ master?: string }>)[0]?.master;
-  return master === 'br0' ? undefined : `${link.hubIf} is not on the bridge (master ${master ?? 'none'})`;
+  return master === link.bridge ? undefined : `${link.hubIf} is not on the bridge (master ${master ?? 'none'})`;
 }
 
 export function configLine(imp: Impairment): string {
@@ -84,9 +80,10 @@ function runningRelay(control: string): RelayRecord | undefined {
   return cmdline[0]?.endsWith(BINARY) || cmdline[0]?.includes(`${BINARY}-`) ? record : undefined;
 }
 
-async function startRelay(link: LinkEnds, relaySide: string, control: string, tag: string): Promise<RelayRecord> {
+async function startRelay(link: LinkEnds, control: string, tag: string): Promise<RelayRecord> {
   const binary = await delayLinePath();
-  const child = spawn(binary, [tag, `/run/netns/${link.hub}`, link.hubIf, relaySide, control], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const { bridgeSide, relaySide } = relayPorts(link.hubIf);
+  const child = spawn(binary, [tag, `/run/netns/${link.hub}`, link.hubIf, link.bridge, bridgeSide, relaySide, control], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const ready = await new Promise<string | undefined>((resolve) => {
     let out = '';
     let err = '';

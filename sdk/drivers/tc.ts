@@ -90,7 +90,7 @@ interface End {
 function ends(link: LinkEnds): End[] {
   // Names reach tc as arguments, but are still checked: a journal or a state file could carry anything.
   for (const netns of [link.netns, link.hub]) if (!parseNetns(netns)) throw new Error(`not a warren namespace: ${JSON.stringify(netns)}`);
-  for (const ifname of [link.nsIf, link.hubIf]) if (!isInstanceInterface(ifname)) throw new Error(`not an instance interface: ${JSON.stringify(ifname)}`);
+  for (const ifname of [link.nsIf, link.hubIf, link.bridge]) if (!isInstanceInterface(ifname)) throw new Error(`not an instance interface: ${JSON.stringify(ifname)}`);
   return [{ netns: link.netns, ifname: link.nsIf }, { netns: link.hub, ifname: link.hubIf }];
 }
 

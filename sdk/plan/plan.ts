@@ -60,7 +60,7 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
     });
     const impairment = ns.link ? toImpairment(ns.link) : {};
     if (isPerfect(impairment)) return;
-    const link = { namespace: ns.name, netns, nsIf: NS_END, hub, hubIf: hubPort(index, ns.name), impairment, control: join(instanceDir, linkControlFile(ns.name)) };
+    const link = { namespace: ns.name, netns, nsIf: NS_END, hub, hubIf: hubPort(index, ns.name), bridge: BRIDGE, impairment, control: join(instanceDir, linkControlFile(ns.name)) };
     steps.push({ id: `link.shape:${ns.name}`, kind: 'link.shape', args: link, after: [`veth.create:${ns.name}`], undo: null, loc: ns.vethLoc ?? ns.loc });
   });
 

@@ -40,6 +40,8 @@ export interface LinkEnds {
   readonly nsIf: string;
   readonly hub: string;
   readonly hubIf: string;
+  /** The hub's bridge, which `hubIf` is a port of. */
+  readonly bridge: string;
 }
 export interface LinkShapeArgs extends LinkEnds {
   readonly impairment: Impairment;

@@ -30,7 +30,7 @@ export function stepProblem(plan: Plan, step: Step, instancesPath: string): stri
       case 'file.remove':
         return { path: insideFolder(a.path) };
       case 'link.shape':
-        return { netns: ownNetns(a.netns), hub: ownNetns(a.hub), nsIf: iface(a.nsIf), hubIf: iface(a.hubIf), control: insideFolder(a.control), impairment: typeof a.impairment === 'object' && a.impairment !== null && Object.values(a.impairment).every((v) => typeof v === 'number' && v >= 0) };
+        return { netns: ownNetns(a.netns), hub: ownNetns(a.hub), nsIf: iface(a.nsIf), hubIf: iface(a.hubIf), bridge: iface(a.bridge), control: insideFolder(a.control), impairment: typeof a.impairment === 'object' && a.impairment !== null && Object.values(a.impairment).every((v) => typeof v === 'number' && v >= 0) };
       case 'hostnat.create':
       case 'hostnat.delete':
         return { hostIf: a.hostIf === hostInterface(plan.env, plan.instance), hostAddress: ipv4(a.hostAddress), published: natPorts(a.published), hostAccess: accessRules(a.hostAccess) };

@@ -136,7 +136,7 @@ function sameFilter(a: HubFilter, b: HubFilter): boolean {
 export function linkEndsOf(plan: Plan, namespace: string): LinkEnds | undefined {
   for (const step of plan.steps) {
     if (step.kind !== 'veth.create' || step.id !== `veth.create:${namespace}`) continue;
-    return { namespace, netns: step.args.netns, nsIf: step.args.nsIf, hub: step.args.hub, hubIf: step.args.hubIf };
+    return { namespace, netns: step.args.netns, nsIf: step.args.nsIf, hub: step.args.hub, hubIf: step.args.hubIf, bridge: step.args.bridge };
   }
   return undefined;
 }

@@ -5,11 +5,14 @@
 // keep their schedule and no connection notices more than the change. It exits when either
 // interface goes away (its namespace was deleted), on SIGTERM, or on any error it cannot handle.
 //
-// usage: warren-delay TAG NETNS_PATH IF_A IF_B CONFIG_FILE
+// usage: warren-delay TAG NETNS_PATH PORT BRIDGE TWIN_BRIDGE_SIDE TWIN_OWN_SIDE CONFIG_FILE
 //   TAG          the instance key, so `ps` (and leak checks) tell whose it is
-//   NETNS_PATH   /run/netns/wr.* : the namespace both interfaces live in
+//   NETNS_PATH   /run/netns/wr.* : the hub namespace, where the bridge and the port live
+//   PORT         the namespace's port on BRIDGE; taken off the bridge once everything is ready
+//   TWIN_*       a veth pair it creates (one end on BRIDGE, one its own) unless it exists
 //   CONFIG_FILE  one line: delay_us jitter_us reorder_ppm duplicate_ppm corrupt_ppm
-// Prints "ready" on stdout once both sockets are open, then closes stdout.
+// Setting it up itself (netlink) spares the caller two `ip` processes. Prints "ready" on stdout
+// once frames pass through it, then closes stdout.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +31,9 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,6 +185,96 @@ static void pass(int from, int to, struct queue *q, unsigned char *buffer) {
   }
 }
 
+struct request {
+  struct nlmsghdr header;
+  struct ifinfomsg link;
+  char attributes[512];
+};
+
+static struct rtattr *attribute(struct nlmsghdr *n, unsigned short type, const void *data, size_t len) {
+  struct rtattr *rta = (struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
+  rta->rta_type = type;
+  rta->rta_len = (unsigned short)RTA_LENGTH(len);
+  if (len) memcpy(RTA_DATA(rta), data, len);
+  n->nlmsg_len = NLMSG_ALIGN(n->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+  return rta;
+}
+
+static void close_nest(struct nlmsghdr *n, struct rtattr *nest) {
+  nest->rta_len = (unsigned short)((char *)n + NLMSG_ALIGN(n->nlmsg_len) - (char *)nest);
+}
+
+/** Sends one rtnetlink request and returns its acknowledgement: 0, or -errno. */
+static int ask(int fd, struct nlmsghdr *n) {
+  static unsigned seq;
+  n->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+  n->nlmsg_seq = ++seq;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (sendto(fd, n, n->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
+  char reply[4096];
+  ssize_t len = recv(fd, reply, sizeof reply, 0);
+  struct nlmsghdr *h = (struct nlmsghdr *)reply;
+  if (len < 0 || !NLMSG_OK(h, (size_t)len) || h->nlmsg_type != NLMSG_ERROR) return -EIO;
+  return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+}
+
+/** `ip link add BRIDGE_SIDE master BRIDGE up type veth peer name OWN_SIDE`; one already there is fine. */
+static int create_twin(int fd, const char *bridge_side, const char *own_side, int bridge) {
+  struct request r = {0};
+  r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.link);
+  r.header.nlmsg_type = RTM_NEWLINK;
+  r.header.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+  r.link.ifi_family = AF_UNSPEC;
+  r.link.ifi_flags = r.link.ifi_change = IFF_UP;
+  attribute(&r.header, IFLA_IFNAME, bridge_side, strlen(bridge_side) + 1);
+  attribute(&r.header, IFLA_MASTER, &bridge, sizeof bridge);
+  struct rtattr *info = attribute(&r.header, IFLA_LINKINFO, NULL, 0);
+  attribute(&r.header, IFLA_INFO_KIND, "veth", 4);
+  struct rtattr *data = attribute(&r.header, IFLA_INFO_DATA, NULL, 0);
+  struct rtattr *peer = attribute(&r.header, VETH_INFO_PEER, NULL, 0);
+  struct ifinfomsg *peer_link = (struct ifinfomsg *)((char *)&r.header + r.header.nlmsg_len);
+  memset(peer_link, 0, sizeof *peer_link);
+  // The peer is brought up afterwards (set_up): up in this request, it would find no peer of its own yet (ENOTCONN).
+  peer_link->ifi_family = AF_UNSPEC;
+  r.header.nlmsg_len += sizeof *peer_link;
+  attribute(&r.header, IFLA_IFNAME, own_side, strlen(own_side) + 1);
+  close_nest(&r.header, peer);
+  close_nest(&r.header, data);
+  close_nest(&r.header, info);
+  int error = ask(fd, &r.header);
+  return error == -EEXIST ? 0 : error;
+}
+
+/** `ip link set NAME up`. */
+static int set_up(int fd, const char *name) {
+  struct request r = {0};
+  r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.link);
+  r.header.nlmsg_type = RTM_NEWLINK;
+  r.link.ifi_family = AF_UNSPEC;
+  r.link.ifi_index = (int)if_nametoindex(name);
+  r.link.ifi_flags = r.link.ifi_change = IFF_UP;
+  return r.link.ifi_index ? ask(fd, &r.header) : -ENODEV;
+}
+
+/** `ip link set PORT nomaster`. */
+static int leave_bridge(int fd, int port) {
+  struct request r = {0};
+  int none = 0;
+  r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.link);
+  r.header.nlmsg_type = RTM_NEWLINK;
+  r.link.ifi_family = AF_UNSPEC;
+  r.link.ifi_index = port;
+  attribute(&r.header, IFLA_MASTER, &none, sizeof none);
+  return ask(fd, &r.header);
+}
+
+static int valid_ifname(const char *name) {
+  size_t len = strlen(name);
+  if (len == 0 || len >= IFNAMSIZ) return 0;
+  for (const char *c = name; *c; c++) if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-')) return 0;
+  return 1;
+}
+
 static int timeout_ms(uint64_t now) {
   uint64_t next = UINT64_MAX;
   if (toward_b.count) next = toward_b.slots[toward_b.head].due_ns;
@@ -190,11 +286,12 @@ static int timeout_ms(uint64_t now) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6 || strncmp(argv[2], "/run/netns/wr.", 14) != 0 || strstr(argv[2], "/..")) {
-    fprintf(stderr, "usage: warren-delay TAG /run/netns/wr.NAME IF_A IF_B CONFIG_FILE\n");
+  if (argc != 8 || strncmp(argv[2], "/run/netns/wr.", 14) != 0 || strstr(argv[2], "/..") || !valid_ifname(argv[3]) || !valid_ifname(argv[4]) || !valid_ifname(argv[5]) || !valid_ifname(argv[6])) {
+    fprintf(stderr, "usage: warren-delay TAG /run/netns/wr.NAME PORT BRIDGE TWIN_BRIDGE_SIDE TWIN_OWN_SIDE CONFIG_FILE\n");
     return 2;
   }
-  config_path = argv[5];
+  const char *port_name = argv[3], *own_name = argv[6];
+  config_path = argv[7];
   if (getrandom(&rng, sizeof rng, 0) != sizeof rng || rng == 0) rng = (uint64_t)now_ns() | 1;
   if (read_config() < 0) {
     fprintf(stderr, "warren-delay: unreadable configuration %s\n", config_path);
@@ -213,10 +310,25 @@ int main(int argc, char **argv) {
   sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sig = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  int rt = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int bridge = (int)if_nametoindex(argv[4]);
+  int error = rt < 0 || bridge == 0 ? -ENODEV : create_twin(rt, argv[5], own_name, bridge);
+  if (!error) error = set_up(rt, own_name);
+  if (error) {
+    fprintf(stderr, "warren-delay: creating %s/%s on %s: %s\n", argv[5], own_name, argv[4], strerror(-error));
+    return 1;
+  }
   int index_a, index_b;
-  int a = open_socket(argv[3], &index_a), b = open_socket(argv[4], &index_b);
+  int a = open_socket(port_name, &index_a), b = open_socket(own_name, &index_b);
   if (sig < 0 || a < 0 || b < 0) {
     perror("warren-delay: socket");
+    return 1;
+  }
+  // Only now off the bridge: from here on every frame of the namespace passes this delay line.
+  error = leave_bridge(rt, index_a);
+  close(rt);
+  if (error) {
+    fprintf(stderr, "warren-delay: taking %s off the bridge: %s\n", port_name, strerror(-error));
     return 1;
   }
   unsigned char *buffer = malloc(MAX_FRAME);
@@ -247,7 +359,7 @@ int main(int argc, char **argv) {
     // Packet sockets may miss an interface's removal in some kernels: look once a second.
     if (now - checked > 1000000000u) {
       checked = now;
-      if ((int)if_nametoindex(argv[3]) != index_a || (int)if_nametoindex(argv[4]) != index_b) return 0;
+      if ((int)if_nametoindex(port_name) != index_a || (int)if_nametoindex(own_name) != index_b) return 0;
     }
   }
 }
