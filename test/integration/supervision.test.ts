@@ -242,7 +242,7 @@ test('memory limit: a hog is killed by the kernel and reported in status, the ev
 
 test('pids limit: a bounded fork loop stops at its limit, the host can still fork', async () => {
   console.log(`      pids limit through ${versionOf('pids')}`);
-  const recipe = env(ENV).namespace('a').service(['python3', join(SERVICES, 'fork-loop.py')], { name: 'forky', limits: { pids: 32 } });
+  const recipe = env(ENV, { limits: { pids: 200 } }).namespace('a').service(['python3', join(SERVICES, 'fork-loop.py')], { name: 'forky', limits: { pids: 32 } });
   await withInstance(recipe, 'pl', async (dev) => {
     // It forks until the kernel refuses; then it waits for its sleepers.
     assert.ok(await waitFor(async () => /forked \d+ refused \d+/.test(await dev.logs('forky')), 20_000, 50), await dev.logs('forky'));
@@ -251,6 +251,8 @@ test('pids limit: a bounded fork loop stops at its limit, the host can still for
     assert.ok(made! < 32 && refused! > 300, `the limit stopped it: ${made} made, ${refused} refused`);
     const pids = Number(readFileSync(join(layout.pids!.mount, instanceCgroup(ENV, dev.instance), 'forky', 'pids.current'), 'utf8').trim());
     assert.ok(pids <= 32, `at most 32 processes in its cgroup, found ${pids}`);
+    // The instance-wide total sits on the instance's cgroup, above the service's.
+    assert.is(readFileSync(join(layout.pids!.mount, instanceCgroup(ENV, dev.instance), 'pids.max'), 'utf8').trim(), '200');
     assert.ok(pids >= 20, `it did fork up to near the limit (${pids})`);
     assert.ok((await dev.status())[0]!.running, 'the service itself lives on');
     // The host is not affected: it forks as before.
