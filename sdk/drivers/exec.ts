@@ -37,8 +37,15 @@ export function createExecDriver(): ExecDriver {
     shell(record, options) {
       return taskShell(record, options);
     },
+
+    prepareShell() {
+      void loadZx().catch(() => undefined);
+    },
   };
 }
+
+let zx: Promise<typeof import('zx')> | undefined;
+const loadZx = () => (zx ??= import('zx'));
 
 /**
  * zx's `$`, with every command spawned through nsenter (and setpriv) into the namespaces of
@@ -53,6 +60,6 @@ function taskShell(record: ServiceRecord, options: ExecOptions): TaskShell {
     return spawn(prefix[0]!, [...prefix.slice(1), shell, '-c', line], { ...opts, shell: false, cwd: '/', ...(options.env ? { env: { ...options.env } } : {}) });
   };
   let configured: Promise<TaskShell> | undefined;
-  const load = () => (configured ??= import('zx').then(({ $ }) => $({ spawn: inside as never, quiet: true, verbose: false }) as unknown as TaskShell));
+  const load = () => (configured ??= loadZx().then(({ $ }) => $({ spawn: inside as never, quiet: true, verbose: false }) as unknown as TaskShell));
   return ((pieces: TemplateStringsArray, ...args: unknown[]) => load().then(($) => $(pieces, ...args))) as TaskShell;
 }

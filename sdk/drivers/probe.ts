@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -116,15 +118,32 @@ function httpAttempt(host: string, port: number, path: string): Promise<void> {
   });
 }
 
-/** A line of the service's output that matches: seen live, or already in its log file (written before it is forwarded). */
+/**
+ * A line of the service's output that matches: seen live, or in its log file (the launcher writes
+ * each line there before forwarding it), read as it grows: woken by inotify, polled as a fallback.
+ */
 async function waitForLine(ready: ReadyArgs, { signal, exited, onOutput }: WaitReadyOptions): Promise<void> {
   const matches = lineMatcher(ready);
   const started = Date.now();
   let seen = false;
-  const unsubscribe = onOutput?.((line: OutputLine) => (seen ||= matches(line.line))) ?? (() => undefined);
+  let wake: () => void = () => undefined;
+  const unsubscribe = onOutput?.((line: OutputLine) => {
+    seen ||= matches(line.line);
+    if (seen) wake();
+  }) ?? (() => undefined);
+  const log = new LogReader(ready.logFile);
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(ready.logFile), () => wake());
+    watcher.on('error', () => undefined);
+  } catch {
+    // no inotify here: polling alone
+  }
+  const onAbort = () => wake();
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (let delay = FIRST_DELAY_MS; ; delay = Math.min(delay * 2, MAX_DELAY_MS)) {
-      if (seen || (await logMatches(ready.logFile, matches))) return;
+      if (seen || (await log.anyNewLine(matches))) return;
       if (signal.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'));
       // Its last lines reach the log before its exit is reported: one more look, then fail.
       const exit = exited();
@@ -133,10 +152,47 @@ async function waitForLine(ready: ReadyArgs, { signal, exited, onOutput }: WaitR
       if (Date.now() - started > ready.timeout) {
         throw new ReadinessError(ready.service, describeProbe(ready), `printed no line matching /${(ready.ready as { pattern: string }).pattern}/ within ${ready.timeout} ms`, await logTail(ready.logFile));
       }
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   } finally {
+    signal.removeEventListener('abort', onAbort);
     unsubscribe();
+    watcher?.close();
+  }
+}
+
+/** Reads a log file's new lines since the last call (a rotation starts it over). */
+class LogReader {
+  #offset = 0;
+  #rest = '';
+  constructor(readonly file: string) {}
+
+  async anyNewLine(matches: (line: string) => boolean): Promise<boolean> {
+    let handle;
+    try {
+      handle = await open(this.file, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size < this.#offset) this.#offset = 0;
+      if (size === this.#offset) return false;
+      const buffer = Buffer.alloc(size - this.#offset);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.#offset);
+      this.#offset += bytesRead;
+      const lines = (this.#rest + buffer.subarray(0, bytesRead).toString('utf8')).split('\n');
+      this.#rest = lines.pop() ?? '';
+      return lines.some(matches) || matches(this.#rest);
+    } finally {
+      await handle.close();
+    }
   }
 }
 

@@ -34,6 +34,8 @@ export function isolationHandlers(ctx: IsolationContext): { readonly [K in Kind]
     return ctx.drivers.mounts;
   };
   const createdVolumes = new Set<string>();
+  // zx loads while the network comes up, not when the first task function starts.
+  if (ctx.plan?.steps.some((s) => s.kind === 'task.run' && s.args.fn)) ctx.drivers.exec.prepareShell?.();
   return {
     'volume.create': each(async ({ args }) => {
       const result = await mounts().createVolume(args);
