@@ -2,13 +2,20 @@
 // redraws it in place on a terminal and prints it again and again elsewhere.
 import type { ServiceStatus } from '../../dsl/running.ts';
 import type { InstanceStatus } from '../ops/status.ts';
-import { table } from './output.ts';
+import { linkText, table } from './output.ts';
 
 export const WATCH_INTERVAL_MS = 1000;
 
 /** The services of one instance as a table: state, restarts, last exit, uptime, CPU and memory. */
 export function serviceTable(services: readonly ServiceStatus[]): string {
-  return table([['  SERVICE', 'ADDRESS', 'PID', 'STATE', 'RESTARTS', 'LAST EXIT', 'UPTIME', 'CPU', 'MEMORY'], ...services.map(serviceRow)]);
+  // Published ports and link impairments only when some service has one: most instances have neither.
+  const network = services.some((s) => s.published !== undefined || s.link !== undefined);
+  const head = ['  SERVICE', 'ADDRESS', 'PID', 'STATE', 'RESTARTS', 'LAST EXIT', 'UPTIME', 'CPU', 'MEMORY', ...(network ? ['PUBLISHED', 'LINK'] : [])];
+  return table([head, ...services.map((s) => [...serviceRow(s), ...(network ? networkCells(s) : [])])]);
+}
+
+function networkCells(s: ServiceStatus): string[] {
+  return [s.published !== undefined ? `127.0.0.1:${s.published}` : '-', s.link ? linkText(s.link) : '-'];
 }
 
 export function serviceRow(s: ServiceStatus): string[] {
