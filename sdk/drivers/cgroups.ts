@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { CgroupArgs, CgroupController, CgroupDir, CgroupLayout } from '../plan/types.ts';
 import type { CgroupDriver, CgroupUsage } from './types.ts';
 import { CGROUP_SUBTREE } from '../plan/names.ts';
+import { BatchError } from './batch-error.ts';
 import { waitUntil } from './poll.ts';
 
 export interface CgroupDriverOptions {
@@ -29,11 +30,17 @@ export function createCgroupDriver(options: CgroupDriverOptions = {}): CgroupDri
     layout: found,
 
     async create(groups) {
-      for (const group of groups) {
-        for (const dir of group.dirs) {
-          if (!ownDir(dir.dir)) throw new Error(`cgroup ${dir.dir} is not inside warren's subtree of a cgroup hierarchy: not created`);
-          makeCgroup(dir);
-          writeLimits(dir, group);
+      // In order; the first that fails is blamed alone and the rest are not tried (a BatchError says which).
+      for (const [i, group] of groups.entries()) {
+        try {
+          for (const dir of group.dirs) {
+            if (!ownDir(dir.dir)) throw new Error(`cgroup ${dir.dir} is not inside warren's subtree of a cgroup hierarchy: not created`);
+            makeCgroup(dir);
+            writeLimits(dir, group);
+          }
+        } catch (error) {
+          if (groups.length === 1) throw error;
+          throw new BatchError(new Map([[i, error]]), i + 1);
         }
       }
     },

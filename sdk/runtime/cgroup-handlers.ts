@@ -2,6 +2,7 @@
 // start and removed after they stopped (undo, down, gc).
 import type { CgroupDriver, Drivers } from '../drivers/types.ts';
 import { SetupError } from '../errors.ts';
+import { BatchError, NotAttemptedError } from '../drivers/batch-error.ts';
 import type { CgroupArgs } from '../plan/types.ts';
 import type { Outcome } from './schedule.ts';
 
@@ -22,11 +23,16 @@ export function cgroupHandlers(drivers: Drivers): { readonly 'cgroup.create': Cg
   };
 }
 
+/** One driver call for the batch; a BatchError blames only the cgroups that failed (the rest were done, or never tried). */
 async function asOne(work: () => Promise<void>, count: number): Promise<readonly Outcome[]> {
   try {
     await work();
     return Array.from({ length: count }, () => ({ ok: true }) as const);
   } catch (error) {
-    return Array.from({ length: count }, () => ({ ok: false, error }) as const);
+    if (!(error instanceof BatchError)) return Array.from({ length: count }, () => ({ ok: false, error }) as const);
+    return Array.from({ length: count }, (_, i): Outcome => {
+      if (error.failures.has(i)) return { ok: false, error: error.failures.get(i) };
+      return i < error.tried ? { ok: true } : { ok: false, error: new NotAttemptedError('another cgroup of the batch failed') };
+    });
   }
 }
