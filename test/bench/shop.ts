@@ -11,14 +11,16 @@ import { createLinuxDrivers } from '../../sdk/drivers/linux.ts';
 import { checkInterrupted, onCleanup } from './lib/cleanup.ts';
 import { baselinePrefix, instanceName, type Ctx } from './lib/context.ts';
 import { timeProcess } from './lib/proc.ts';
-import { fmtMs, ratio, rotation, summarize, type Summary } from './lib/stats.ts';
+import { fmtMs, pairedRatio, ratio, rotation, summarize, type Summary } from './lib/stats.ts';
 import { timedUp } from './lib/warren.ts';
 
 export interface ShopResult {
   readonly warren: { first: Summary; warm: Summary; down: Summary };
   readonly script: { first: Summary; warm: Summary };
-  /** warren's warm up ÷ the script's warm up. */
+  /** warren's warm up ÷ the script's warm up (medians). */
   readonly warmVsScript: number;
+  /** The median of each round's warren ÷ script, warm: what the load of the moment does to both. */
+  readonly pairedWarmVsScript: number;
   readonly firstVsScript: number;
   readonly command: string;
 }
@@ -77,7 +79,8 @@ export async function measureShop(ctx: Ctx): Promise<ShopResult> {
   await warrenPair();
   await scriptPair();
   const samples = { warren: { first: [] as number[], warm: [] as number[], down: [] as number[] }, script: { first: [] as number[], warm: [] as number[] } };
-  for (let r = 0; r < ctx.cfg.rounds; r++) {
+  // Servers starting are noisy on a busy machine: at least 5 rounds, and the per-round ratio beside the medians.
+  for (let r = 0; r < Math.max(ctx.cfg.rounds, 5); r++) {
     for (const side of rotation(['warren', 'script'] as const, r)) {
       checkInterrupted();
       if (side === 'warren') {
@@ -100,6 +103,7 @@ export async function measureShop(ctx: Ctx): Promise<ShopResult> {
     warren,
     script: byHand,
     warmVsScript: ratio(warren.warm.median, byHand.warm.median),
+    pairedWarmVsScript: pairedRatio(samples.warren.warm, samples.script.warm),
     firstVsScript: ratio(warren.first.median, byHand.first.median),
     command: 'npm run bench -- --only shop',
   };
