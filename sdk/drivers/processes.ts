@@ -91,8 +91,11 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
       // One of ours whose end the launcher has not reported is running: no need to read /proc.
       if (!exited.has(record.pid) && !isRunning(record.pid, record.startTime)) return;
       // A record read back from a journal is signalled only if it is an init of this instance's launcher.
-      if (!exited.has(record.pid) && !isInitOf(record.pid, service)) {
-        throw new Error(`pid ${record.pid} is not a service init of ${service.env.WARREN_ENV}.${service.env.WARREN_INSTANCE}: not signalled`);
+      if (!exited.has(record.pid)) {
+        const init = initOf(record.pid, service);
+        // No environment left to read: the process is exiting (its memory is gone); nothing to signal.
+        if (init === 'exiting') return;
+        if (init === 'foreign') throw new Error(`pid ${record.pid} is not a service init of ${service.env.WARREN_ENV}.${service.env.WARREN_INSTANCE}: not signalled`);
       }
       // The record is the namespace's init: it passes SIGTERM on to the command.
       signal(record.pid, 'SIGTERM');
@@ -173,15 +176,16 @@ function findByEnvironment(service: ServiceArgs): ServiceRecord | undefined {
 }
 
 /** Whether `pid` is PID 1 of a service namespace cloned by the launcher of this service's instance. */
-function isInitOf(pid: number, service: ServiceArgs): boolean {
+function initOf(pid: number, service: ServiceArgs): 'ours' | 'foreign' | 'exiting' {
   let environ: string[];
   try {
-    environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').filter(Boolean);
   } catch {
-    return false;
+    return 'exiting';
   }
+  if (environ.length === 0) return 'exiting';
   const marks = ['WARREN_LAUNCHER=1', `WARREN_ENV=${service.env.WARREN_ENV ?? ''}`, `WARREN_INSTANCE=${service.env.WARREN_INSTANCE ?? ''}`];
-  return marks.every((mark) => environ.includes(mark)) && isNamespaceInit(pid);
+  return marks.every((mark) => environ.includes(mark)) && isNamespaceInit(pid) ? 'ours' : 'foreign';
 }
 
 /** Whether the process is PID 1 of a nested PID namespace (its innermost pid is 1). */
