@@ -1,11 +1,11 @@
 // Resource limits through cgroups, v1 and v2 behind one interface. Which controller lives where is
 // read from the mount table: a controller enabled in the v2 hierarchy is used there, otherwise its
 // v1 hierarchy (this project's machine: v1 memory, cpu, cpuacct, pids; v2 with hugetlb only).
-import { closeSync, constants as fsc, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CgroupArgs, CgroupController, CgroupDir, CgroupLayout } from '../plan/types.ts';
 import type { CgroupDriver, CgroupUsage } from './types.ts';
-import { CGROUP_SUBTREE } from '../plan/names.ts';
+import { CGROUP_SUBTREE, parseCgroup } from '../plan/names.ts';
 import { BatchError } from './batch-error.ts';
 import { waitUntil } from './poll.ts';
 
@@ -55,6 +55,29 @@ export function createCgroupDriver(options: CgroupDriverOptions = {}): CgroupDri
           continue;
         }
         const problem = await removeCgroup(dir);
+        if (problem) errors.push(problem);
+      }
+      if (errors.length) throw new Error(`cgroups not removed: ${errors.join('; ')}`);
+    },
+
+    list() {
+      const paths = new Set<string>();
+      for (const mount of new Set(Object.values(found()).map((h) => h!.mount))) {
+        for (const name of childDirs(join(mount, CGROUP_SUBTREE))) if (parseCgroup(`${CGROUP_SUBTREE}/${name}`)) paths.add(`${CGROUP_SUBTREE}/${name}`);
+      }
+      return [...paths].sort();
+    },
+
+    async removeTree(path) {
+      if (!parseCgroup(path) || parseCgroup(path)!.service) throw new Error(`${path} is not an instance cgroup of warren's: not removed`);
+      const errors: string[] = [];
+      for (const [mount, version] of new Map(Object.values(found()).map((h) => [h!.mount, h!.version] as const))) {
+        const dir = join(mount, path);
+        for (const child of childDirs(dir)) {
+          const problem = await removeCgroup({ dir: join(dir, child), version, controllers: [] });
+          if (problem) errors.push(problem);
+        }
+        const problem = await removeCgroup({ dir, version, controllers: [] });
         if (problem) errors.push(problem);
       }
       if (errors.length) throw new Error(`cgroups not removed: ${errors.join('; ')}`);
@@ -287,6 +310,15 @@ function writeIfPresent(path: string, value: string): void {
     writeValue(path, value);
   } catch {
     // swap accounting present but not settable here
+  }
+}
+
+/** Sub-directories (cgroups) of a cgroup, never through a symlink; none when it is gone. */
+function childDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.isSymbolicLink()).map((e) => e.name);
+  } catch {
+    return [];
   }
 }
 

@@ -67,8 +67,7 @@ test('gc --orphans removes the namespaces, host link and firewall table of a del
   assert.is(sandbox.code, 0, sandbox.stderr);
 });
 
-// product bug, see report: gc --orphans leaves the orphans' cgroups (<hierarchy>/warren/<env>.<instance>).
-test.skip('gc --orphans also removes the cgroups of a deleted state dir\'s instances', () => {
+test('gc --orphans also removes the cgroups of a deleted state dir\'s instances', () => {
   assert.ok(r, `the sandbox reported (exit ${sandbox.code}):\n${sandbox.stderr}`);
   assert.ok(r.before.cgroups.length > 0, 'the orphan had cgroups (the control)');
   assert.equal(r.afterOrphans.cgroups, [], 'no cgroup of the orphan is left');
