@@ -232,6 +232,12 @@ export class Supervisor {
     appendLine(t.args.logFile, `--- warren: ${t.args.service} restarted (${cause === 'policy' ? `restart policy, restart ${t.inARow} in a row` : cause === 'watch' ? 'its files changed' : 'on request'}${after ? `, after it ${after}` : ''}) at ${new Date().toISOString()} ---`);
     t.oomSeen = this.#o.drivers.cgroups && t.args.cgroup ? (this.#o.drivers.cgroups.usage(t.args.cgroup)?.oomKills ?? t.oomSeen) : t.oomSeen;
     const [record] = await this.#o.drivers.processes.start([{ service: t.args, options: this.#startOptions(t) }]);
+    // The instance began to go down while it started: it goes too (down already stopped the others).
+    if (this.#stopped) {
+      t.stopping = true;
+      await this.#o.drivers.processes.stop(t.args, record).catch(() => undefined);
+      return;
+    }
     // Durable before anyone relies on it: gc and other processes find the new process in the journal.
     this.#journalOf().append({ t: 'done', id: `service.start:${t.args.service}`, result: record });
     this.#started(t, record!);
