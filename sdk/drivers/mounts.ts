@@ -57,13 +57,10 @@ export function createMountDriver(): MountDriver {
         missing.unshift(top);
         top = dirname(top);
       }
-      for (const dir of missing) {
-        mkdirSync(dir, { mode: 0o755 });
-        created.push(dir);
-      }
-      if (source !== null && statSync(source).isFile()) closeSync(openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o644));
-      else mkdirSync(path, { mode: 0o755 });
-      created.push(path);
+      // Another target's claim may make the same folders at the same moment: only what this call made is recorded.
+      for (const dir of missing) if (made(() => mkdirSync(dir, { mode: 0o755 }))) created.push(dir);
+      const file = source !== null && statSync(source).isFile();
+      if (made(() => (file ? closeSync(openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o644)) : mkdirSync(path, { mode: 0o755 })))) created.push(path);
       const record = join(registry, `${key}.created`);
       const before = readCreated(record);
       writeFresh(record, JSON.stringify([...new Set([...before, ...created])]));
@@ -73,12 +70,22 @@ export function createMountDriver(): MountDriver {
       const registry = mountTargetRegistry();
       const key = targetKey(path);
       rmSync(join(registry, `${key}.${instance}.claim`), { force: true });
-      const others = names(registry).filter((name) => name.startsWith(`${key}.`) && name.endsWith('.claim'));
-      if (others.length) return;
-      const record = join(registry, `${key}.created`);
-      // Innermost first, and only what is still empty: what someone put there stays.
-      for (const created of readCreated(record).reverse()) removeIfEmpty(created);
-      rmSync(record, { force: true });
+      // Every unclaimed target, not only this one, until nothing more goes: a folder made for one
+      // target may have held another's until now, whichever order they are released in.
+      for (let progress = true; progress; ) {
+        progress = false;
+        const entries = names(registry);
+        for (const record of entries.filter((name) => name.endsWith('.created'))) {
+          const target = record.slice(0, -'.created'.length);
+          if (entries.some((name) => name.startsWith(`${target}.`) && name.endsWith('.claim'))) continue;
+          // Innermost first, and only what is still empty: what someone put there stays.
+          const paths = readCreated(join(registry, record));
+          const left = [...paths].reverse().filter((created) => !removeIfEmpty(created));
+          if (left.length === 0) rmSync(join(registry, record), { force: true });
+          else if (left.length < paths.length) writeFresh(join(registry, record), JSON.stringify(left.reverse()));
+          progress ||= left.length < paths.length;
+        }
+      }
     },
   };
 }
@@ -124,6 +131,17 @@ function readCreated(record: string): string[] {
   }
 }
 
+/** Runs a create; false when what it creates was already there. */
+function made(create: () => void): boolean {
+  try {
+    create();
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
 function exists(path: string): boolean {
   try {
     lstatSync(path);
@@ -133,19 +151,22 @@ function exists(path: string): boolean {
   }
 }
 
-/** A folder that is empty, or a regular file with nothing in it: removed; anything else stays. */
-function removeIfEmpty(path: string): void {
+/** A folder that is empty, or a regular file with nothing in it: removed; anything else stays. Whether it is gone. */
+function removeIfEmpty(path: string): boolean {
   let stats: Stats;
   try {
     stats = lstatSync(path);
   } catch {
-    return;
+    return true;
   }
   try {
     if (stats.isDirectory()) rmdirSync(path);
     else if (stats.isFile() && stats.size === 0) unlinkSync(path);
+    else return false;
+    return true;
   } catch {
     // not empty, or in use: kept
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 // What a service or task runs as and sees, planned: its user, its environment, its mounts and the
 // steps they need (volume folders, mount targets), and the tasks' own steps. Pure.
+import { cgroupProcsOf, type CgroupStep } from './cgroups.ts';
 import { join, resolve } from 'node:path';
 import { DEFAULT_CAPABILITIES } from '../../dsl/capabilities.ts';
 import type { EnvSpec, Loc, ServiceSpec, TaskSpec } from '../../dsl/spec.ts';
@@ -112,10 +113,13 @@ export interface TaskPlanContext {
   readonly stopTimeout: number;
   /** Steps every process of the namespace waits for (netns, veth, link shaping, host NAT). */
   readonly networkAfter: (namespace: string) => string[];
+  /** The task's own cgroup step (its limits, as a service's), when the machine has cgroups. */
+  readonly cgroupOf?: (task: TaskSpec) => CgroupStep | undefined;
 }
 
-/** The command that keeps a function task's namespaces open while the function runs. */
-export const TASK_KEEPER = ['sleep', 'infinity'];
+/** The command that keeps a function task's namespaces open while the function runs; its line says they are set up. */
+export const TASK_KEEPER_READY = 'warren: task namespaces ready';
+export const TASK_KEEPER = ['/bin/sh', '-c', `echo '${TASK_KEEPER_READY}' && exec sleep infinity`];
 
 /** task.run per task (undone by task.stop: a task still running when its up is rolled back is stopped). */
 export function taskSteps(spec: EnvSpec, ctx: TaskPlanContext, input: IsolationInput = NO_ISOLATION): { steps: Step[]; tasks: PlannedTask[] } {
@@ -125,6 +129,8 @@ export function taskSteps(spec: EnvSpec, ctx: TaskPlanContext, input: IsolationI
     const namespace = t.namespace ?? '';
     const warren = { WARREN_SERVICE: t.name, WARREN_ENV: spec.name, WARREN_INSTANCE: ctx.instance, WARREN_TASK: t.name };
     const { args: isolated, environment } = isolatedArgs(spec, t, warren, input);
+    const cgroup = ctx.cgroupOf?.(t);
+    if (cgroup) steps.push(cgroup);
     const base: ServiceArgs = {
       service: t.name,
       netns: ctx.netnsOf(namespace),
@@ -138,12 +144,13 @@ export function taskSteps(spec: EnvSpec, ctx: TaskPlanContext, input: IsolationI
       capabilities: [...new Set([...DEFAULT_CAPABILITIES, ...(t.capabilities ?? [])])],
       hiddenPaths: ctx.hiddenPaths,
       eventsFile: ctx.eventsFile,
-      cgroupProcs: [],
+      cgroupProcs: cgroup ? cgroupProcsOf(cgroup) : [],
+      ...(cgroup ? { cgroup: cgroup.args } : {}),
       ...isolated,
     };
     const volumes = Object.values(t.volumes ?? {}).flatMap((m) => (m.kind === 'volume' ? [m.name] : []));
     const args: TaskArgs = { ...base, once: t.once, volumes, fn: t.fn };
-    const after = [...ctx.networkAfter(namespace), ...t.dependsOn.map((d) => dependencyStep(spec, d)), ...mountAfter(t)];
+    const after = [...ctx.networkAfter(namespace), ...t.dependsOn.map((d) => dependencyStep(spec, d)), ...mountAfter(t), ...(cgroup ? [cgroup.id] : [])];
     steps.push({ id: `task.run:${t.name}`, kind: 'task.run', args, after, undo: { kind: 'task.stop', args }, loc: t.loc });
     tasks.push({ name: t.name, namespace, once: t.once, environment });
   }

@@ -6,6 +6,7 @@ import type { TaskFunction } from '../../dsl/tasks.ts';
 import { logTail } from '../drivers/probe.ts';
 import type { Drivers, ServiceExit, ServiceRecord } from '../drivers/types.ts';
 import type { Plan, TaskArgs } from '../plan/types.ts';
+import { TASK_KEEPER_READY } from '../plan/isolation.ts';
 import type { Emit } from './events.ts';
 
 export interface TaskRunContext {
@@ -32,8 +33,17 @@ export async function runTask(args: TaskArgs, ctx: TaskRunContext): Promise<void
   emit({ kind: 'task.start', task: args.service });
   let onExit: (exit: ServiceExit) => void = () => undefined;
   const exited = new Promise<ServiceExit>((resolve) => (onExit = resolve));
+  let onKeeperReady: () => void = () => undefined;
+  // Its init mounts the hosts file and the task's mounts after it is reported started: the keeper's line says they are in place.
+  const keeperReady = new Promise<void>((resolve) => (onKeeperReady = resolve));
   const [record] = await drivers.processes.start([
-    { service: args, options: { onOutput: (line) => emit({ kind: 'service.output', ...line }), onExit: (exit) => onExit(exit) } },
+    {
+      service: args,
+      options: {
+        onOutput: (line) => (fn && line.line === TASK_KEEPER_READY ? onKeeperReady() : emit({ kind: 'service.output', ...line })),
+        onExit: (exit) => onExit(exit),
+      },
+    },
   ]);
   services.set(args.service, record!);
   const stop = () => drivers.processes.stop(args, record);
@@ -45,6 +55,9 @@ export async function runTask(args: TaskArgs, ctx: TaskRunContext): Promise<void
   aborted.catch(() => undefined);
   try {
     if (fn) {
+      const lost = exited.then((exit) => Promise.reject(new TaskError(args.service, exit.exitCode, exit.signal, '', 'lost its namespaces (the process holding them ended) before its function ran')));
+      lost.catch(() => undefined);
+      await Promise.race([keeperReady, aborted, lost]);
       await Promise.race([runFunction(fn, args, record!, ctx), aborted, exited.then((exit) => Promise.reject(new TaskError(args.service, exit.exitCode, exit.signal, '', 'lost its namespaces (the process holding them ended) while its function ran')))]);
       await stop();
     } else {
@@ -83,6 +96,7 @@ async function runFunction(fn: TaskFunction, args: TaskArgs, record: ServiceReco
   } catch (error) {
     const e = error as { exitCode?: unknown; stderr?: unknown };
     const stderr = typeof e.stderr === 'string' ? e.stderr.trimEnd().split('\n').slice(-10).join('\n') : '';
-    throw new TaskError(args.service, typeof e.exitCode === 'number' ? e.exitCode : null, null, stderr, `failed: ${messageOf(error).split('\n')[0]}`);
+    const reason = messageOf(error).split('\n').map((line) => line.trim()).filter(Boolean).slice(0, 3).join('; ') || 'threw';
+    throw new TaskError(args.service, typeof e.exitCode === 'number' ? e.exitCode : null, null, stderr, `failed${typeof e.exitCode === 'number' ? ` (exit code ${e.exitCode})` : ''}: ${reason}`);
   }
 }
