@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { DEFAULT_CAPABILITIES, capabilityNumber } from '../../dsl/capabilities.ts';
+import { DEFAULT_BACKOFF } from '../../dsl/supervision.ts';
 import type { ServiceArgs } from '../plan/types.ts';
 import { notApplied } from './batch-error.ts';
 import { waitUntil } from './poll.ts';
@@ -83,11 +84,13 @@ export class LaunchSession {
    * Hands the instance over to the launcher and forgets it: the launcher is no longer tied to
    * this process, and nothing of it keeps this process alive. Returns the launcher's identity.
    */
-  async detach(): Promise<ServiceRecord> {
+  async detach(journal?: string): Promise<ServiceRecord> {
     const pid = this.#child.pid;
     if (pid === undefined || this.#closed) throw new Error(`the service launcher has ended: ${this.#stderr.trim() || 'no message'}`);
     const startTime = readStat(pid)?.startTime ?? 0;
     const detached = new Promise<void>((resolve) => (this.#onDetached = resolve));
+    // Restart policies go with the services: the launcher applies them once it owns the instance.
+    if (journal) for (const record of policyRecords(this.#slots.map((s) => s.request.service), journal)) this.#child.stdin!.write(record);
     this.#child.stdin!.write(frame([PROTOCOL, 'detach']));
     await Promise.race([detached, new Promise<void>((resolve) => this.#child.stdout!.once('close', resolve))]);
     if (this.#closed) throw new Error(`the service launcher ended instead of detaching: ${this.#stderr.trim() || 'no message'}`);
@@ -171,6 +174,19 @@ export class LaunchSession {
       this.#waiting = 0;
     }
   }
+}
+
+/** A "policy" record for the last slot of each service with a restart policy (earlier slots are past processes). */
+function policyRecords(services: readonly ServiceArgs[], journal: string): string[] {
+  const last = new Map<string, number>();
+  services.forEach((s, i) => last.set(s.service, i));
+  return [...last].flatMap(([, i]) => {
+    const restart = services[i]!.restart;
+    if (!restart) return [];
+    const initial = Math.round(restart.backoff?.initial ?? DEFAULT_BACKOFF.initial);
+    const max = Math.round(restart.backoff?.max ?? DEFAULT_BACKOFF.max);
+    return [frame([PROTOCOL, 'policy', String(i), restart.policy, String(restart.maxRestarts ?? -1), String(initial), String(Math.max(max, initial)), journal])];
+  });
 }
 
 /** One control record: its length, then NUL-terminated fields (see launcher/launch.c). */

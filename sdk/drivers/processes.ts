@@ -76,12 +76,12 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
       return records as ServiceRecord[];
     },
 
-    async detach(eventsFile) {
+    async detach(eventsFile, options) {
       const session = await sessionFor(eventsFile);
       sessions.delete(eventsFile);
       // Its services' ends are no longer reported here: stop() reads /proc for them.
       for (const record of session.liveRecords()) exited.delete(record.pid);
-      return session.detach();
+      return session.detach(options?.journal);
     },
 
     async stop(service, given) {

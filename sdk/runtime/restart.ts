@@ -26,7 +26,7 @@ export async function restartService(ctx: RestartContext, service: string): Prom
   const key = `${ctx.plan.env} instance '${ctx.plan.instance}'`;
   if (!owner || !ownerAlive(owner, ctx.drivers.owners)) throw new InstanceError('INSTANCE_NOT_FOUND', `${key} has no live owner to restart '${service}' (gc reaps it)`);
   if (owner.mode === 'detached') {
-    throw new ServiceError('SERVICE_RESTART_UNSUPPORTED', service, `${key} is detached: its owner is the service launcher, which cannot restart services yet (restart policies of detached instances are not supervised either). Bring it up in the foreground or embedded to restart '${service}', or down and up again.`);
+    throw new ServiceError('SERVICE_RESTART_UNSUPPORTED', service, `${key} is detached: its owner is the service launcher, which applies restart policies but cannot restart services on request yet. Bring it up in the foreground or embedded to restart '${service}' on request, or down and up again.`);
   }
   if (!ctx.drivers.control) throw new SetupError('these drivers have no control channel: restart from another process needs one');
   const answer = (await ctx.drivers.control.request(join(ctx.dir, CONTROL_SOCKET), { op: 'restart', service }, timeoutOf(ctx.plan))) as { ok?: unknown; error?: unknown } | null;

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { env, tcp, type LoggedEvent, type RunningEnv, UpError } from '../../sdk/index.ts';
+import { env, openInstance, tcp, type LoggedEvent, type RunningEnv, UpError } from '../../sdk/index.ts';
 import { createCgroupDriver } from '../../sdk/drivers/cgroups.ts';
 import { instanceCgroup } from '../../sdk/plan/names.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
@@ -197,8 +197,41 @@ test('a detached instance says clearly that it cannot restart its services yet',
     dev = await recipe.up({ instance, stateDir: state.path, detach: true });
     await dev.restart('idle').then(() => assert.unreachable('restarted'), (e: Error & { code?: string }) => {
       assert.is(e.code, 'SERVICE_RESTART_UNSUPPORTED');
-      assert.match(e.message, /detached: its owner is the service launcher, which cannot restart services yet/);
+      assert.match(e.message, /detached: its owner is the service launcher, which applies restart policies but cannot restart services on request yet/);
     });
+  } finally {
+    await dev?.down();
+    assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path }), []);
+    state.remove();
+  }
+});
+
+test('detached: the owner (the launcher) restarts by policy with growing delays, journals each process, then reports failed', async () => {
+  const state = tempStateDir('dr');
+  const instance = instanceName('dr');
+  const recipe = env(ENV).namespace('a')
+    .service(['sh', '-c', 'sleep 0.2; exit 4'], { name: 'crash', restart: 'on-failure', maxRestarts: 3, backoff: { initial: 100, max: 1000 } })
+    .service(['sleep', 'infinity'], { name: 'steady' });
+  let dev;
+  try {
+    dev = await recipe.up({ instance, stateDir: state.path, detach: true });
+    const d = dev;
+    assert.ok(await waitFor(async () => (await eventsOf(d)).some((e) => e.kind === 'service.failed'), 20_000, 50), JSON.stringify(await eventsOf(d)));
+    const events = (await eventsOf(dev)).filter((e) => 'service' in e && e.service === 'crash');
+    assert.equal(events.filter((e) => e.kind === 'service.restarting').map((e) => e.kind === 'service.restarting' && e.delayMs), [100, 200, 400]);
+    const restarted = events.filter((e) => e.kind === 'service.restarted');
+    assert.is(restarted.length, 3);
+    const gaps = restarted.map((r) => Date.parse(r.at) - Date.parse(events.filter((e) => e.kind === 'service.exit' && Date.parse(e.at) <= Date.parse(r.at)).at(-1)!.at));
+    assert.ok(gaps[0]! < gaps[1]! && gaps[1]! < gaps[2]!, `gaps grow: ${gaps}`);
+    // A handle opened from the state dir (as any other process would) reads the last process from the journal.
+    const opened = openInstance(ENV, instance, { stateDir: state.path });
+    const crash = (await opened.status()).find((s) => s.name === 'crash')!;
+    const last = restarted.at(-1)!;
+    assert.is(crash.pid, last.kind === 'service.restarted' ? last.pid : -1, 'the journal holds the last restarted process');
+    assert.is(crash.state, 'failed');
+    assert.is(crash.restarts, 3);
+    assert.ok((await dev.status()).find((s) => s.name === 'steady')!.running, 'the rest stays up');
+    assert.is((await dev.logs('crash')).match(/--- warren: crash restarted \(restart policy/g)?.length, 3);
   } finally {
     await dev?.down();
     assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path }), []);

@@ -124,6 +124,9 @@ struct service {
   pid_t init; /* 0 once it has ended (or never started) */
   long long kill_at; /* when a stop of the launcher escalates to SIGKILL; 0: not stopping */
   struct stream out, err;
+  char *spec; /* its start fields as received: a restart starts it from them again */
+  size_t spec_len;
+  struct policy *policy; /* its restart policy once detached (see "restart policies" below); NULL: none */
 };
 
 /** A mount made in the service's mount namespace only. */
@@ -664,6 +667,7 @@ static void start_batch(void) {
   for (long i = 0; i < count; i++) {
     struct launch *l = &launches[i];
     struct service *s = new_service();
+    char *spec_start = cursor;
     s->name = copy(next_field());
     l->netns = next_field();
     l->hostname = next_field();
@@ -681,6 +685,9 @@ static void start_batch(void) {
     l->argv = next_list();
     l->envp = next_list();
     if (!l->argv[0]) fail_spec("a service has no command");
+    s->spec_len = cursor - spec_start;
+    if (!(s->spec = malloc(s->spec_len))) die("malloc");
+    memcpy(s->spec, spec_start, s->spec_len);
   }
   enter_host_mounts();
   for (long i = 0; i < count; i++) {
@@ -722,6 +729,171 @@ static void detach(void) {
   close(null);
 }
 
+// ---- restart policies once detached ------------------------------------------------------------
+// While a Node process owns the instance it restarts services itself; once detached this process
+// does, by each service's policy: the same fields started again (same namespaces, address, log),
+// with exponential backoff and a bound, each new process journaled as the service's start result
+// and the restart told in the event log.
+
+struct policy {
+  int always;           /* 1: after any exit; 0: on-failure */
+  long max_restarts;    /* -1: no bound */
+  long initial_ms, max_ms;
+  char *journal;
+  long in_a_row;        /* restarts in a row (since it last stayed up BACKOFF_RESET_MS) */
+  long total;
+  long long started_at; /* when its current process started */
+  long long restart_at; /* when the next restart is due; 0: none pending */
+};
+
+#define BACKOFF_RESET_MS 10000
+
+/** Set by stop_all: the launcher is stopping every service, nothing starts again. */
+static int shutting_down;
+
+static void now_iso(char *at, size_t size) {
+  struct timespec t;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &t);
+  gmtime_r(&t.tv_sec, &tm);
+  size_t n = strftime(at, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(at + n, size - n, ".%03ldZ", t.tv_nsec / 1000000);
+}
+
+/** One JSON line appended to a file (the event log, rotated like the launcher's exits; the journal, fsync'd). */
+static void append_line(const char *path, const char *line, int len, int durable, int rotated) {
+  int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | (rotated ? O_CREAT : 0), 0600);
+  struct stat st;
+  if (fd < 0) return;
+  if (rotated && fstat(fd, &st) == 0 && st.st_size + len > EVENTS_LIMIT && st.st_size > 0) fd = rotate(path, fd);
+  if (fd < 0) return;
+  if (write(fd, line, len) == len && durable) fdatasync(fd);
+  close(fd);
+}
+
+/** `{"at":...,"kind":KIND,"service":NAME<rest>}` into the service's event log. */
+static void append_event(struct service *s, const char *kind, const char *rest) {
+  char at[32], name[256], line[1024];
+  now_iso(at, sizeof at);
+  json_string(name, sizeof name, s->name);
+  int len = snprintf(line, sizeof line, "{\"at\":\"%s\",\"kind\":\"%s\",\"service\":\"%s\"%s}\n", at, kind, name, rest);
+  if (len > 0 && len < (int)sizeof line) append_line(s->events_path, line, len, 0, 1);
+}
+
+/** "policy" INDEX always|on-failure MAX_RESTARTS INITIAL_MS MAX_MS JOURNAL: sent before "detach". */
+static void set_policy(void) {
+  long index = next_number(10, 0x7fffffff);
+  char *mode = next_field();
+  long max = strtol(next_field(), NULL, 10), initial = next_number(10, 0x7fffffff), max_ms = next_number(10, 0x7fffffff);
+  char *journal = next_field();
+  if (index >= service_count || (strcmp(mode, "always") != 0 && strcmp(mode, "on-failure") != 0) || journal[0] != '/') fail_spec("bad policy");
+  struct policy *p = calloc(1, sizeof *p);
+  if (!p) die("calloc");
+  *p = (struct policy){.always = strcmp(mode, "always") == 0, .max_restarts = max < 0 ? -1 : max, .initial_ms = initial, .max_ms = max_ms < initial ? initial : max_ms, .journal = copy(journal), .started_at = now_ms()};
+  free(services[index].policy);
+  services[index].policy = p;
+}
+
+/** After a detached service's end: its policy says whether (and when) it starts again. */
+static void schedule_restart(long index, int code, int sig) {
+  struct service *s = &services[index];
+  struct policy *p = s->policy;
+  if (!p || shutting_down) return;
+  if (!p->always && code == 0 && sig < 0) return;
+  long long now = now_ms();
+  if (now - p->started_at >= BACKOFF_RESET_MS) p->in_a_row = 0;
+  char rest[256];
+  if (p->max_restarts >= 0 && p->in_a_row >= p->max_restarts) {
+    snprintf(rest, sizeof rest, ",\"restarts\":%ld,\"reason\":\"exhausted maxRestarts (%ld) after it exited with code %d\"", p->in_a_row, p->max_restarts, code);
+    append_event(s, "service.failed", rest);
+    return;
+  }
+  p->in_a_row++;
+  long long delay = p->initial_ms;
+  for (long i = 1; i < p->in_a_row && delay < p->max_ms; i++) delay *= 2;
+  if (delay > p->max_ms) delay = p->max_ms;
+  p->restart_at = now + delay + (delay == 0); /* 0 means none pending */
+  snprintf(rest, sizeof rest, ",\"attempt\":%ld,\"delayMs\":%lld", p->in_a_row, delay);
+  append_event(s, "service.restarting", rest);
+}
+
+/** The start time of a process (field 22 of /proc/PID/stat), as the journal's process records hold it. */
+static unsigned long long start_time_of(pid_t pid) {
+  char path[64], text[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  char *at = strrchr(text, ')');
+  for (int field = 2; at && field < 22; field++) at = strchr(at + 1, ' ');
+  return at ? strtoull(at + 1, NULL, 10) : 0;
+}
+
+/** Starts the service at `index` again from its own fields: a one-service batch, a new slot. */
+static void relaunch(long index) {
+  struct policy *p = services[index].policy;
+  size_t len = services[index].spec_len;
+  char *record = malloc(len + 2);
+  if (!record) die("malloc");
+  memcpy(record, "1", 2);
+  memcpy(record + 2, services[index].spec, len);
+  char *saved_cursor = cursor, *saved_end = record_end;
+  cursor = record;
+  record_end = record + len + 2;
+  start_batch();
+  cursor = saved_cursor;
+  record_end = saved_end;
+  free(record);
+  // The new slot carries the policy on; `services` may have moved.
+  services[index].policy = NULL;
+  struct service *s = &services[service_count - 1];
+  s->policy = p;
+  p->total++;
+  char rest[256], line[512];
+  if (s->init <= 0) {
+    snprintf(rest, sizeof rest, ",\"restarts\":%ld,\"reason\":\"could not be started again\"", p->in_a_row);
+    append_event(s, "service.failed", rest);
+    return;
+  }
+  p->started_at = now_ms();
+  int n = snprintf(line, sizeof line, "--- warren: %s restarted (restart policy, restart %ld in a row, by the detached owner) ---\n", s->name, p->in_a_row);
+  if (n > 0 && n < (int)sizeof line) log_line(s, line, n);
+  // Durable first: another process (status, down, gc) finds the new process in the journal.
+  char name[256];
+  json_string(name, sizeof name, s->name);
+  n = snprintf(line, sizeof line, "{\"t\":\"done\",\"id\":\"service.start:%s\",\"result\":{\"pid\":%d,\"startTime\":%llu}}\n", name, s->init, start_time_of(s->init));
+  if (n > 0 && n < (int)sizeof line) append_line(p->journal, line, n, 1, 0);
+  snprintf(rest, sizeof rest, ",\"pid\":%d,\"attempt\":%ld,\"cause\":\"policy\"", s->init, p->total);
+  append_event(s, "service.restarted", rest);
+}
+
+/** Restarts whose delay is over. */
+static void restart_due(void) {
+  long long now = now_ms();
+  long count = service_count;
+  for (long i = 0; i < count && !shutting_down; i++) {
+    struct policy *p = services[i].policy;
+    if (!p || !p->restart_at || p->restart_at > now || services[i].init > 0) continue;
+    p->restart_at = 0;
+    relaunch(i);
+  }
+}
+
+/** poll's timeout: `wait` (the next SIGKILL, or -1), or sooner when a restart is due. */
+static int until_restart(int wait) {
+  long long now = now_ms(), next = wait;
+  for (long i = 0; i < service_count; i++) {
+    struct policy *p = services[i].policy;
+    if (!p || !p->restart_at || shutting_down) continue;
+    long long in = p->restart_at > now ? p->restart_at - now : 0;
+    if (next < 0 || in < next) next = in;
+  }
+  return (int)next;
+}
+
 // ---- the control channel ---------------------------------------------------------------------
 
 static char *input;
@@ -752,6 +924,7 @@ static int read_control(void) {
     char *what = next_field();
     if (strcmp(what, "start") == 0) start_batch();
     else if (strcmp(what, "detach") == 0) detach();
+    else if (strcmp(what, "policy") == 0) set_policy();
     else fail_spec("unknown command");
     at = record_end - input;
   }
@@ -792,12 +965,14 @@ static void reap(void) {
       s->init = 0;
       if (attached) report("exit %ld %d %d\n", i, code, sig);
       else append_exit_event(s, code, sig);
+      if (!attached) schedule_restart(i, code, sig);
     }
   }
 }
 
 /** SIGTERM to every init now, SIGKILL to its group after its stop timeout. */
 static void stop_all(void) {
+  shutting_down = 1;
   long long now = now_ms();
   for (long i = 0; i < service_count; i++) {
     struct service *s = &services[i];
@@ -865,7 +1040,7 @@ int main(int argc, char **argv) {
       if (services[i].out.fd >= 0) owners[n] = i, fds[n++] = (struct pollfd){.fd = services[i].out.fd, .events = POLLIN};
       if (services[i].err.fd >= 0) owners[n] = ~i, fds[n++] = (struct pollfd){.fd = services[i].err.fd, .events = POLLIN};
     }
-    if (poll(fds, n, escalate()) < 0 && errno != EINTR) die("poll");
+    if (poll(fds, n, until_restart(escalate())) < 0 && errno != EINTR) die("poll");
     // Output first: a service's last lines reach its log before its end is reported.
     for (nfds_t i = 1; i < n; i++) {
       if (!fds[i].revents) continue;
@@ -878,5 +1053,6 @@ int main(int argc, char **argv) {
     }
     reap();
     if (stopping) stop_all();
+    else restart_due();
   }
 }
