@@ -1,6 +1,7 @@
 // File helpers shared by the state dir, the caches and the build: written aside and renamed (a
 // reader never sees half a file), never through a planted symlink, JSON read back or nothing.
 import { closeSync, openSync, readFileSync, renameSync, writeSync, constants as fsc } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /**
  * Writes `path` atomically: a fresh file beside it (O_EXCL | O_NOFOLLOW, so never through a
@@ -40,5 +41,15 @@ export function readJson<T>(path: string): T | undefined {
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The last `lines` lines of a text file (a log), or '' when it cannot be read. */
+export async function fileTail(file: string, lines: number): Promise<string> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
   }
 }

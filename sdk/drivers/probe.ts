@@ -9,6 +9,7 @@ import type { ReadyArgs } from '../plan/types.ts';
 import { capture } from './command.ts';
 import { enterArgv } from './exec.ts';
 import { BASE_PATH } from '../plan/environment.ts';
+import { fileTail } from '../files.ts';
 import type { OutputLine, ProbeDriver, ServiceExit, ServiceRecord, WaitReadyOptions } from './types.ts';
 
 const FIRST_DELAY_MS = 1;
@@ -210,11 +211,6 @@ async function logMatches(file: string, matches: (line: string) => boolean): Pro
   }
 }
 
-export async function logTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
-  try {
-    const text = await readFile(file, 'utf8');
-    return text.trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
+export function logTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
+  return fileTail(file, lines);
 }

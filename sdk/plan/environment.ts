@@ -1,15 +1,11 @@
 // A service's (or task's) environment, declared and layered, each value with where it came from:
 // nothing of the caller's environment reaches a service unless its name is in passEnv.
 import type { EnvSpec, ServiceSpec, TaskSpec } from '../../dsl/spec.ts';
-import type { ServiceUser } from './types.ts';
+import type { EnvValue, ServiceUser } from './types.ts';
+
+export type { EnvValue };
 
 export const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-export interface EnvValue {
-  readonly value: string;
-  /** 'base', 'user', 'env()', 'envFile <path>', 'service', 'passEnv', 'warren'. */
-  readonly source: string;
-}
 
 export interface EnvironmentInput {
   readonly user: ServiceUser;

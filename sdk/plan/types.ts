@@ -1,5 +1,6 @@
 import type { Loc, ReadySpec } from '../../dsl/spec.ts';
 import type { Impairment } from '../../dsl/units.ts';
+import type { Backoff, ResourceLimits, RestartPolicy } from '../../dsl/supervision.ts';
 
 export interface NetnsArgs { readonly netns: string }
 export interface BridgeArgs { readonly netns: string; readonly bridge: string }
@@ -77,6 +78,90 @@ export interface ServiceArgs {
   readonly eventsFile: string;
   /** `cgroup.procs` files the service's init joins before its command runs (its resource limits). */
   readonly cgroupProcs: readonly string[];
+  /** Started again after it exits (absent: never). */
+  readonly restart?: RestartArgs;
+  /** Its own cgroup (the one `cgroupProcs` joins): limits, usage, and why the kernel killed it. */
+  readonly cgroup?: CgroupArgs;
+  /** Who it runs as (absent: root, as launched). */
+  readonly user?: ServiceUser;
+  /** Mounts in its own mount namespace. */
+  readonly mounts?: readonly MountArgs[];
+  /** Its root view read-only, except its mounts. */
+  readonly readOnly?: boolean;
+}
+/** One variable of a service's final environment and where it came from. */
+export interface EnvValue {
+  readonly value: string;
+  /** 'base', 'user', 'env()', 'envFile <path>', 'service', 'passEnv', 'warren'. */
+  readonly source: string;
+}
+/** A user from the password database, resolved when the recipe was checked. */
+export interface ServiceUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups, the primary one included. */
+  readonly groups: readonly number[];
+  readonly home: string;
+}
+export interface MountArgs {
+  readonly kind: 'bind' | 'volume' | 'tmpfs';
+  /** The host path (a volume's folder); '' for tmpfs. */
+  readonly source: string;
+  readonly target: string;
+  readonly readonly: boolean;
+  readonly size?: string;
+}
+/** A volume's folder: volumes/<env>/<instance>/<volume> in the state dir, owned by its first user. */
+export interface VolumeArgs {
+  readonly env: string;
+  readonly instance: string;
+  readonly volume: string;
+  readonly path: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+/** A mount target on the host, created (and removed by undo) when it does not exist; a file when `source` is one. */
+export interface MountTargetArgs {
+  readonly path: string;
+  readonly source: string | null;
+  /** `<env>.<instance>`: targets are claimed machine-wide, and only the last claim removes what warren created. */
+  readonly instance: string;
+}
+export interface TaskArgs extends ServiceArgs {
+  /** Run only when one of `volumes` was created by this up. */
+  readonly once: boolean;
+  readonly volumes: readonly string[];
+  /** A function of the recipe: `argv` only keeps its namespaces open while the function runs. */
+  readonly fn: boolean;
+}
+export interface RestartArgs {
+  readonly policy: Exclude<RestartPolicy, 'no'>;
+  readonly maxRestarts?: number;
+  readonly backoff?: Backoff;
+}
+/** The cgroup controllers warren uses. */
+export type CgroupController = 'memory' | 'cpu' | 'cpuacct' | 'pids';
+export interface CgroupHierarchy {
+  readonly version: 1 | 2;
+  /** Where the hierarchy is mounted: `/sys/fs/cgroup/memory` (v1) or `/sys/fs/cgroup` (v2). */
+  readonly mount: string;
+}
+/** Where each controller lives on this machine (found by the cgroup driver; absent: not available). */
+export type CgroupLayout = Readonly<Partial<Record<CgroupController, CgroupHierarchy>>>;
+/** One directory of a cgroup: v1 has one per hierarchy, v2 one for all. */
+export interface CgroupDir {
+  readonly dir: string;
+  readonly version: 1 | 2;
+  readonly controllers: readonly CgroupController[];
+}
+export interface CgroupArgs {
+  /** Relative to each hierarchy's mount: `warren/<env>.<instance>` or `warren/<env>.<instance>/<service>`. */
+  readonly path: string;
+  readonly dirs: readonly CgroupDir[];
+  readonly limits: ResourceLimits;
+  /** The memory limit as the recipe wrote it ('256m'), for messages. */
+  readonly memory?: string;
 }
 export interface ReadyArgs {
   readonly service: string;
@@ -86,6 +171,8 @@ export interface ReadyArgs {
   readonly ready: ReadySpec;
   readonly timeout: number;
   readonly logFile: string;
+  /** exec() probes run as the service's user (absent: root). */
+  readonly user?: ServiceUser;
 }
 
 /** Every step kind with its arguments. Undo kinds are steps too, replayed from the journal. */
@@ -104,6 +191,15 @@ export interface StepArgs {
   'link.shape': LinkShapeArgs;
   'hostnat.create': HostNatArgs;
   'hostnat.delete': HostNatArgs;
+  'cgroup.create': CgroupArgs;
+  'volume.create': VolumeArgs;
+  /** Removes a volume only when its own up created it and was rolled back: down, crashes and gc keep it. */
+  'volume.remove': VolumeArgs;
+  'mounttarget.create': MountTargetArgs;
+  'mounttarget.remove': MountTargetArgs;
+  'task.run': TaskArgs;
+  'task.stop': TaskArgs;
+  'cgroup.delete': CgroupArgs;
 }
 export type StepKind = keyof StepArgs;
 
@@ -130,6 +226,15 @@ export interface PlannedService {
   readonly port?: number;
   /** The host port on 127.0.0.1 that reaches it (`publish`). */
   readonly published?: number;
+  /** Its final environment, each value with its source (what `plan --json` shows, secrets hidden). */
+  readonly environment?: Readonly<Record<string, EnvValue>>;
+}
+/** A task of the plan: what `status` and `plan --json` show of it. */
+export interface PlannedTask {
+  readonly name: string;
+  readonly namespace: string;
+  readonly once: boolean;
+  readonly environment?: Readonly<Record<string, EnvValue>>;
 }
 
 export interface Plan {
@@ -139,5 +244,6 @@ export interface Plan {
   readonly hostAddress: string;
   readonly netns: readonly string[];
   readonly services: readonly PlannedService[];
+  readonly tasks?: readonly PlannedTask[];
   readonly steps: readonly Step[];
 }

@@ -3,7 +3,7 @@
 // task's namespaces open for as long as the function runs.
 import { AbortedError, SetupError, TaskError, messageOf } from '../errors.ts';
 import type { TaskFunction } from '../../dsl/tasks.ts';
-import { logTail } from '../drivers/probe.ts';
+import { fileTail } from '../files.ts';
 import type { Drivers, ServiceExit, ServiceRecord } from '../drivers/types.ts';
 import type { Plan, TaskArgs } from '../plan/types.ts';
 import { TASK_KEEPER_READY } from '../plan/isolation.ts';
@@ -62,7 +62,7 @@ export async function runTask(args: TaskArgs, ctx: TaskRunContext): Promise<void
       await stop();
     } else {
       const exit = await Promise.race([exited, aborted]);
-      if (exit.exitCode !== 0) throw new TaskError(args.service, exit.exitCode, exit.signal, await logTail(args.logFile));
+      if (exit.exitCode !== 0) throw new TaskError(args.service, exit.exitCode, exit.signal, await fileTail(args.logFile, 10));
     }
   } catch (error) {
     await stop().catch(() => undefined);

@@ -254,14 +254,12 @@ export const RESOURCE_KINDS: readonly ResourceKind[] = [
     list: (s) => listWarrenCgroups().filter((c) => s.ours(c.instance)).map((c) => c.dir),
   },
   {
-    // Mount-target claims (`<target hash>.<env>.<instance>.claim`), and any host mount inside the scope's folders.
+    // Mount-target claims (`<target hash>.<env>.<instance>.claim`): services' own mounts die with their
+    // mount namespaces; what the host keeps is the claimed targets, removed with the last claim.
     name: 'mounts',
     list: (s) => {
       const registry = process.env.WARREN_MOUNT_REGISTRY ?? '/run/warren-mount-targets';
-      const claims = entriesOf(registry).filter((name) => name.endsWith('.claim') && s.ours(name.split('.')[2] ?? '')).map((name) => join(registry, name));
-      const dirs = [...(s.scope.stateDirs ?? []), ...(s.scope.sharedStateDirs ?? []), ...(s.scope.pathPrefixes ?? [])];
-      const mounted = readOr('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '').filter((point) => point && dirs.some((d) => point.startsWith(d)));
-      return [...claims, ...mounted.map((point) => `mount ${point}`)];
+      return entriesOf(registry).filter((name) => name.endsWith('.claim') && s.ours(name.split('.')[2] ?? '')).map((name) => join(registry, name));
     },
   },
   {

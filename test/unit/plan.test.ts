@@ -237,7 +237,8 @@ test('each undo is the inverse kind with the same arguments', () => {
 test('services get PORT, WARREN_* and their own env; PORT only with a port', () => {
   const byId = stepById(planFor(checkout, 'alice'));
   const user = byId.get('service.start:user') as Extract<Step, { kind: 'service.start' }>;
-  assert.equal(user.args.env, { LOG: 'debug', PORT: '3001', WARREN_SERVICE: 'user', WARREN_ENV: 'checkout', WARREN_INSTANCE: 'alice' });
+  // The declared base (no variable of the planning process), then the service's env, then PORT and WARREN_*.
+  assert.equal(user.args.env, { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root', USER: 'root', LOGNAME: 'root', LOG: 'debug', PORT: '3001', WARREN_SERVICE: 'user', WARREN_ENV: 'checkout', WARREN_INSTANCE: 'alice' });
   const cron = byId.get('service.start:cron') as Extract<Step, { kind: 'service.start' }>;
   assert.not.ok('PORT' in cron.args.env);
   assert.equal(cron.args.argv, ['/bin/sleep', '1000']);
