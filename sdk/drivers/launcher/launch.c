@@ -17,6 +17,9 @@
 //         never a symlink) | "tmpfs"; OPTIONS: "ro" or "rw" for binds, tmpfs's "size=..." or "".
 //       CGROUPC CGROUP_PROCS...  (cgroup.procs files the init joins before anything else)
 //       HIDDENC HIDDEN... ARGC ARGV... ENVC ENV...
+//     "warren-launch/3" "policy" INDEX always|on-failure MAX_RESTARTS INITIAL_MS MAX_MS JOURNAL
+//       (before "detach": once detached, service INDEX is started again by that policy, each new
+//       process appended to JOURNAL as its start result, the restart told in its EVENTS_FILE)
 //     "warren-launch/3" "detach"
 //   Services are numbered in the order they arrive, across records, from 0.
 //   stdout, one line each: "started I PID" (PID: its init, which leads its process group),

@@ -27,6 +27,7 @@ export async function supervision(config: Config): Promise<Row> {
     for (let round = 0; round < rounds; round++) {
       for (const moment of ['during a restart backoff', 'as a restarted process starts', 'during a watch rebuild'] as Moment[]) await trial(cat, stateDir, moment);
     }
+    for (let round = 0; round < rounds; round++) await detachedTrial(cat, stateDir);
     // A cgroup step that fails (before or after the kernel did it), and a cgroup undo that fails (gc finishes it).
     for (const failStep of ['cgroup.create:_instance', 'cgroup.create:b']) for (const when of ['before', 'after'] as const) await cgroupFault(cat, stateDir, { failStep, when });
     await cgroupFault(cat, stateDir, { failStep: 'service.ready:b', failUndo: ['cgroup.create:a', 'cgroup.create:_instance'] });
@@ -58,6 +59,33 @@ async function cgroupFault(cat: Category, stateDir: string, fault: FaultPlan): P
       check(error instanceof UpError && error.rollbackErrors.length > 0, 'the failing undo was reported');
       const report = await gc(stateDir, { drivers: createLinuxDrivers(), emit: () => undefined });
       check(report.errors.length === 0, `gc errors: ${report.errors.map(String).join('; ')}`);
+    }
+  });
+}
+
+/** kill -9 of a detached instance's owner (the launcher) in the middle of its restarts, then gc. */
+async function detachedTrial(cat: Category, stateDir: string): Promise<void> {
+  const scope = newScope(stateDir);
+  const instance = instanceName('d');
+  scope.instances.push({ env: 'relsup', instance });
+  const delay = below(random, 600);
+  await cat.trial(`kill -9 of the detached owner while it restarts a crash loop (${delay} ms in), then gc`, scope, async (check) => {
+    const upper = spawnArgv(tsxArgv(join(FIXTURES, 'supervised-detached.ts'), instance, stateDir));
+    try {
+      await upper.waitForOutput(/READY/, 30_000);
+      const owner = (JSON.parse(/READY (.*)/.exec(upper.stdout())![1]!) as { owner: number }).owner;
+      scope.pids.push(owner);
+      // Past at least one restart, then a random moment of the loop (backoff, start, run).
+      await sleep(800 + delay);
+      const pids = processesOf(scope);
+      scope.pids.push(...pids);
+      process.kill(owner, 'SIGKILL');
+      check(await waitFor(() => !alive(owner) && pids.every((p) => !alive(p)), 2000, 5), `alive after kill -9 of the detached owner: ${[owner, ...pids].filter(alive).join(', ')}`);
+      const report = await gc(stateDir, { drivers: createLinuxDrivers(), emit: () => undefined });
+      check(report.errors.length === 0, `gc errors: ${report.errors.map(String).join('; ')}`);
+      check(report.reaped.includes(`relsup.${instance}`), `gc reaped ${report.reaped.join(', ') || 'nothing'}`);
+    } finally {
+      upper.child.kill('SIGKILL');
     }
   });
 }
