@@ -16,10 +16,16 @@ export function http(path = '/', options: ProbeOptions = {}): ReadySpec {
   return Object.freeze({ kind: 'http', path, ...options });
 }
 
-/** Ready when `argv`, run on the host inside the service's network namespace, exits 0. */
+/** Ready when `argv`, run in the service's namespaces as its user, exits 0. */
 export function exec(argv: readonly string[], options: ProbeOptions = {}): ReadySpec {
   // Anything but an array is kept as given, for validate() to report at the recipe line.
   return Object.freeze({ kind: 'exec', argv: Array.isArray(argv) ? Object.freeze([...argv]) : argv, ...options });
+}
+
+/** Ready when a line of the service's stdout or stderr matches `pattern` (a RegExp, or a string to find). */
+export function log(pattern: RegExp | string, options: ProbeOptions = {}): ReadySpec {
+  const source = typeof pattern === 'string' ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : pattern instanceof RegExp ? pattern.source : pattern;
+  return Object.freeze({ kind: 'log', pattern: source as string, flags: pattern instanceof RegExp ? pattern.flags.replace(/[gy]/g, '') : '', ...options });
 }
 
 /** Ready as soon as the process has started (the default when no port is given). */

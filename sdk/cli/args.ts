@@ -39,6 +39,8 @@ export const OPTIONS = {
   watch: { type: 'boolean', short: 'w', help: 'up: restart a service when its files change; status: refresh in place' },
   'state-dir': { type: 'string', value: 'DIR', help: 'where journals and logs live (default $WARREN_STATE_DIR or /run/warren)' },
   help: { type: 'boolean', short: 'h', help: 'this command\'s help' },
+  volumes: { type: 'boolean', help: 'also remove the instance\'s volumes (down keeps them otherwise)' },
+  user: { type: 'string', short: 'u', value: 'root', help: 'run as root instead of the service\'s user' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -65,7 +67,7 @@ export const COMMANDS: CommandSpec[] = [
     options: ['instance', 'detach', 'quiet', 'verbose', 'json', 'timings', 'watch', ...STATE],
     details: 'On a terminal a live view shows what is starting and what waits for what; elsewhere plain lines. --json streams every event as one JSON object a line.' },
   { name: 'down', summary: 'stop every service and remove every resource of an instance', usage: 'RECIPE [-i NAME] [--all]', recipe: 'required',
-    examples: ['warren down recipes/checkout.env.ts -i alice'], options: ['instance', 'all', 'verbose', ...STATE] },
+    examples: ['warren down recipes/checkout.env.ts -i alice', 'warren down recipes/shop.env.ts -i alice --volumes'], options: ['instance', 'all', 'verbose', 'volumes', ...STATE] },
   { name: 'run', summary: 'bring an instance up, run a command on the host against it, always bring it down; exits with the command\'s code', usage: 'RECIPE [-i NAME] [--keep-on-failure] [--timings] -- CMD...', recipe: 'required',
     examples: ['warren run recipes/checkout.env.ts -- npm run test:e2e', 'warren run recipes/checkout.env.ts -- sh -c \'curl -fsS "$ORDER_URL/health"\''],
     options: ['instance', 'keep-on-failure', 'timings', 'verbose', ...STATE],
@@ -88,7 +90,8 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'events', summary: 'the instance\'s event log: steps, readiness, exits', usage: 'RECIPE [-i NAME] [-f] [--json]', recipe: 'required',
     examples: ['warren events recipes/checkout.env.ts -f'], options: ['instance', 'follow', 'json', ...STATE] },
   { name: 'exec', summary: 'run a command inside a service\'s namespaces; exits with its code', usage: 'RECIPE SERVICE [-i NAME] -- CMD...', recipe: 'required',
-    examples: ['warren exec recipes/checkout.env.ts user -- cat /etc/hosts'], options: ['instance', ...STATE] },
+    examples: ['warren exec recipes/checkout.env.ts user -- cat /etc/hosts', 'warren exec recipes/shop.env.ts db -u root -- id'], options: ['instance', 'user', ...STATE],
+    details: 'It runs as the service\'s user (its `user` option), with its environment, in its folder; -u root runs it as root.' },
   { name: 'bundle', summary: 'one .mjs file with the recipe, its modules and its .ts/.js services: runs where only warren is installed', usage: 'RECIPE -o FILE.mjs', recipe: 'required',
     examples: ['warren bundle recipes/checkout.env.ts -o checkout.mjs && warren up checkout.mjs'], options: ['output'],
     details: 'The same input gives the same bytes. Programs (postgres, redis-server) are referred to by the recipe\'s paths: `warren validate FILE.mjs` lists those missing on a machine.' },
@@ -143,6 +146,8 @@ export interface CliArgs {
   readonly watch: boolean;
   readonly help: boolean;
   readonly stateDir: string | undefined;
+  readonly volumes: boolean;
+  readonly user: string | undefined;
 }
 
 /** Parses argv; an option the command does not take is a UsageError (exit 2). */
@@ -185,6 +190,8 @@ export function parseCli(argv: readonly string[]): CliArgs {
     watch: values.watch ?? false,
     help: values.help ?? false,
     stateDir: values['state-dir'],
+    volumes: values.volumes ?? false,
+    user: values.user,
   };
 }
 

@@ -13,6 +13,8 @@ export interface CaptureOptions {
   readonly input?: string;
   /** SIGKILL it after this many ms. */
   readonly timeout?: number;
+  /** Its whole environment (default: this process's). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Runs argv (never a shell string) and collects its output; never throws for a failing command. */
@@ -22,7 +24,7 @@ export function capture(argv: readonly string[], options: CaptureOptions = {}): 
     // Plain child_process: execa costs ~80 ms to import, too much for a CLI that must start fast.
     // Its own process group: a terminal's SIGINT/SIGHUP reaches the orchestrator, which finishes or
     // undoes the step in order, never an `ip` or `nft` cut off halfway.
-    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(options.timeout ? { timeout: options.timeout, killSignal: 'SIGKILL' } : {}) });
+    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(options.env ? { env: options.env } : {}), ...(options.timeout ? { timeout: options.timeout, killSignal: 'SIGKILL' } : {}) });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -1,16 +1,17 @@
 // Checking a recipe: every problem that can be known before touching anything, all at once.
-import type { EnvSpec, Issue } from '../../dsl/spec.ts';
+import type { EnvSpec, Issue, ServiceSpec } from '../../dsl/spec.ts';
 import { nameProblem } from '../../dsl/names.ts';
 import { validate } from '../../dsl/validate.ts';
 import { SpecError } from '../errors.ts';
 import { commandIssues, compileServices } from '../recipe/command.ts';
+import { checkIsolation, type CheckedIsolation } from '../recipe/isolation-check.ts';
 
 /** The spec's problems, the instance name's and the commands' (missing, not executable). */
 export function preflight(spec: EnvSpec, instance: string): Issue[] {
   const issues = validate(spec);
   const problem = instanceProblem(instance);
   if (problem) issues.push(problem);
-  return [...issues, ...commandIssues(spec.services)];
+  return [...issues, ...commandIssues([...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[]), ...checkIsolation(spec).issues];
 }
 
 export function instanceProblem(instance: unknown): Issue | undefined {
@@ -21,15 +22,17 @@ export function instanceProblem(instance: unknown): Issue | undefined {
 export interface CheckedRecipe {
   /** TypeScript services compiled by esbuild: source path -> compiled file. */
   readonly compiled: ReadonlyMap<string, string>;
+  /** Users, env files: what the plan needs from this machine. */
+  readonly isolation: CheckedIsolation;
 }
 
 /** Validates and compiles (cached) a recipe's services; throws a SpecError with every problem. */
 export async function checkRecipe(spec: EnvSpec, options: { instance?: string } = {}): Promise<CheckedRecipe> {
   const issues = preflight(spec, options.instance ?? 'default');
   if (issues.length) throw new SpecError(issues);
-  const { compiled, issues: compileIssues } = await compileServices(spec.services);
+  const { compiled, issues: compileIssues } = await compileServices([...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[]);
   if (compileIssues.length) throw new SpecError(compileIssues);
-  return { compiled };
+  return { compiled, isolation: checkIsolation(spec).isolation };
 }
 
 /** Throws a SpecError unless `instance` is a valid instance name: every command checks it before using it as a path. */

@@ -4,11 +4,15 @@ import type { Drivers } from '../drivers/types.ts';
 import { InstanceError } from '../errors.ts';
 import { checkStateDir, listInstances, resolveStateDir } from '../runtime/state.ts';
 import { openInstance } from './open.ts';
+import { removeVolumes } from '../runtime/volumes.ts';
+import { createLinuxDrivers } from '../drivers/linux.ts';
 
 export interface DownOptions {
   readonly stateDir?: string;
   readonly drivers?: Drivers;
   readonly onEvent?: (event: WarrenEvent) => void;
+  /** Also remove the instance's volumes (`down --volumes`). */
+  readonly volumes?: boolean;
 }
 
 /** Brings one instance down; false when it was not up. */
@@ -17,10 +21,14 @@ export async function downInstance(env: string, instance: string, options: DownO
   try {
     handle = openInstance(env, instance, options);
   } catch (error) {
-    if (error instanceof InstanceError && error.code === 'INSTANCE_NOT_FOUND') return false;
+    // Down already: `--volumes` still removes what it kept.
+    if (error instanceof InstanceError && error.code === 'INSTANCE_NOT_FOUND') {
+      if (!options.volumes) return false;
+      return (await removeVolumes(resolveStateDir(options.stateDir), env, instance, options.drivers ?? createLinuxDrivers())).length > 0;
+    }
     throw error;
   }
-  await handle.down();
+  await handle.down(options.volumes ? { volumes: true } : {});
   return true;
 }
 

@@ -18,7 +18,7 @@ export function watchHealth(plan: Plan, drivers: Drivers, services: ReadonlyMap<
         const record = services.get(ready.service);
         // A service that exited is reported by its exit, not as unhealthy.
         if (!record || !drivers.processes.isAlive(record)) return;
-        const now = await drivers.probe.probeOnce(ready);
+        const now = await drivers.probe.probeOnce(ready, record);
         if (now === healthy.get(ready.service)) return;
         healthy.set(ready.service, now);
         emit({ kind: 'service.health', service: ready.service, healthy: now });
