@@ -84,13 +84,15 @@ export class LaunchSession {
    * Hands the instance over to the launcher and forgets it: the launcher is no longer tied to
    * this process, and nothing of it keeps this process alive. Returns the launcher's identity.
    */
-  async detach(journal?: string): Promise<ServiceRecord> {
+  async detach(journal?: string, control?: string): Promise<ServiceRecord> {
     const pid = this.#child.pid;
     if (pid === undefined || this.#closed) throw new Error(`the service launcher has ended: ${this.#stderr.trim() || 'no message'}`);
     const startTime = readStat(pid)?.startTime ?? 0;
     const detached = new Promise<void>((resolve) => (this.#onDetached = resolve));
     // Restart policies go with the services: the launcher applies them once it owns the instance.
     if (journal) for (const record of policyRecords(this.#slots.map((s) => s.request.service), journal)) this.#child.stdin!.write(record);
+    // Restart on request: the launcher answers on the instance's control socket.
+    if (journal && control) this.#child.stdin!.write(frame([PROTOCOL, 'control', control, journal]));
     this.#child.stdin!.write(frame([PROTOCOL, 'detach']));
     await Promise.race([detached, new Promise<void>((resolve) => this.#child.stdout!.once('close', resolve))]);
     if (this.#closed) throw new Error(`the service launcher ended instead of detaching: ${this.#stderr.trim() || 'no message'}`);

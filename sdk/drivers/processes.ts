@@ -81,7 +81,7 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
       sessions.delete(eventsFile);
       // Its services' ends are no longer reported here: stop() reads /proc for them.
       for (const record of session.liveRecords()) exited.delete(record.pid);
-      return session.detach(options?.journal);
+      return session.detach(options?.journal, options?.control);
     },
 
     async stop(service, given) {

@@ -25,12 +25,19 @@ export async function restartService(ctx: RestartContext, service: string): Prom
   const owner = readOwner(ctx.dir);
   const key = `${ctx.plan.env} instance '${ctx.plan.instance}'`;
   if (!owner || !ownerAlive(owner, ctx.drivers.owners)) throw new InstanceError('INSTANCE_NOT_FOUND', `${key} has no live owner to restart '${service}' (gc reaps it)`);
-  if (owner.mode === 'detached') {
-    throw new ServiceError('SERVICE_RESTART_UNSUPPORTED', service, `${key} is detached: its owner is the service launcher, which applies restart policies but cannot restart services on request yet. Bring it up in the foreground or embedded to restart '${service}' on request, or down and up again.`);
-  }
   if (!ctx.drivers.control) throw new SetupError('these drivers have no control channel: restart from another process needs one');
-  const answer = (await ctx.drivers.control.request(join(ctx.dir, CONTROL_SOCKET), { op: 'restart', service }, timeoutOf(ctx.plan))) as { ok?: unknown; error?: unknown } | null;
+  const answer = (await ctx.drivers.control.request(join(ctx.dir, CONTROL_SOCKET), { op: 'restart', service }, timeoutOf(ctx.plan)).catch((error: Error) => {
+    throw new ServiceError('SERVICE_RESTART_UNSUPPORTED', service, `${key}: its owner does not answer restart requests (${error.message})${owner.mode === 'detached' ? '; a detached instance brought up by an older warren has no control socket' : ''}`);
+  })) as { ok?: unknown; error?: unknown; pid?: unknown } | null;
   if (answer?.ok !== true) throw new ServiceError('SERVICE_RESTART_FAILED', service, `restart of '${service}' failed: ${typeof answer?.error === 'string' ? answer.error : 'no answer from the owner'}`);
+  // A Node owner answers once it is ready; the launcher (detached) once it runs: readiness is checked here.
+  if (owner.mode === 'detached') await readyAfterRestart(ctx, service);
+}
+
+async function readyAfterRestart(ctx: RestartContext, service: string): Promise<void> {
+  const step = ctx.plan.steps.find((s) => s.kind === 'service.ready' && s.args.service === service);
+  if (step?.kind !== 'service.ready') return;
+  await ctx.drivers.probe.waitReady(step.args, { signal: AbortSignal.timeout(step.args.timeout + SLACK_MS), exited: () => undefined });
 }
 
 /** The owner's side: requests checked as if a stranger sent them (only root can reach the socket, but still). */

@@ -188,17 +188,43 @@ test('the control socket: 0600 in a 0700 folder, and requests that are not a res
   });
 });
 
-test('a detached instance says clearly that it cannot restart its services yet', async () => {
+test('a detached instance restarts a service on request: its owner (the launcher) answers on the control socket', async () => {
   const state = tempStateDir('dt');
   const instance = instanceName('dt');
-  const recipe = env(ENV).namespace('a').service(['sleep', 'infinity'], { name: 'idle' });
+  const recipe = env(ENV).namespace('a').veth()
+    .service(['python3', '-m', 'http.server', '8080'], 8080, { name: 'web' })
+    .service(['sleep', 'infinity'], { name: 'idle' });
   let dev;
   try {
     dev = await recipe.up({ instance, stateDir: state.path, detach: true });
-    await dev.restart('idle').then(() => assert.unreachable('restarted'), (e: Error & { code?: string }) => {
-      assert.is(e.code, 'SERVICE_RESTART_UNSUPPORTED');
-      assert.match(e.message, /detached: its owner is the service launcher, which applies restart policies but cannot restart services on request yet/);
-    });
+    const before = await openInstance(ENV, instance, { stateDir: state.path }).status();
+    const result = await runArgv([process.execPath, 'sdk/cli/bin.js', 'restart', 'web', '-i', instance, '--state-dir', state.path]);
+    assert.is(result.code, 0, result.stderr);
+    const after = await openInstance(ENV, instance, { stateDir: state.path }).status();
+    const pid = (list: typeof before, name: string) => list.find((s) => s.name === name)!.pid;
+    assert.is.not(pid(after, 'web'), pid(before, 'web'), 'a new process, found in the journal');
+    assert.is(pid(after, 'idle'), pid(before, 'idle'), 'the other service is untouched');
+    assert.is((await getJson(dev.url('web'))).status, 200, 'ready again at the same address');
+    assert.ok((await eventsOf(dev)).some((e) => e.kind === 'service.restarted' && e.cause === 'request'));
+    assert.match(await dev.logs('web'), /--- warren: web restarted \(on request, by the detached owner\)/);
+    const unknown = await runArgv([process.execPath, 'sdk/cli/bin.js', 'restart', 'nope', '-i', instance, '--state-dir', state.path]);
+    assert.is(unknown.code, 1);
+    // Garbage on the launcher's socket changes nothing.
+    const socket = join(state.path, 'instances', `${ENV}.${instance}`, 'control.sock');
+    assert.is(statSync(socket).mode & 0o777, 0o600);
+    for (const bad of ['nonsense\n', '{"op":"restart","service":"../x"}\n', '{"op":"stop"}\n']) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = connect(socket);
+        let text = '';
+        c.setEncoding('utf8');
+        c.on('connect', () => c.write(bad));
+        c.on('data', (d: string) => (text += d));
+        c.on('close', () => resolve(text));
+        c.on('error', reject);
+      });
+      assert.is(JSON.parse(answer).ok, false, answer);
+    }
+    assert.is(pid(await openInstance(ENV, instance, { stateDir: state.path }).status(), 'web'), pid(after, 'web'));
   } finally {
     await dev?.down();
     assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path }), []);

@@ -20,6 +20,8 @@
 //     "warren-launch/3" "policy" INDEX always|on-failure MAX_RESTARTS INITIAL_MS MAX_MS JOURNAL
 //       (before "detach": once detached, service INDEX is started again by that policy, each new
 //       process appended to JOURNAL as its start result, the restart told in its EVENTS_FILE)
+//     "warren-launch/3" "control" SOCKET_PATH JOURNAL  (before "detach": restart requests, one JSON line
+//       {"op":"restart","service":NAME} each, answered {"ok":true,"pid":PID} once it runs again)
 //     "warren-launch/3" "detach"
 //   Services are numbered in the order they arrive, across records, from 0.
 //   stdout, one line each: "started I PID" (PID: its init, which leads its process group),
@@ -53,7 +55,9 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +134,7 @@ struct service {
   char *spec; /* its start fields as received: a restart starts it from them again */
   size_t spec_len;
   struct policy *policy; /* its restart policy once detached (see "restart policies" below); NULL: none */
+  int answer_fd; /* a restart requested on the control socket: started again at its exit, then answered here; -1: none */
 };
 
 /** A mount made in the service's mount namespace only. */
@@ -614,7 +619,7 @@ static struct service *new_service(void) {
     if (!(services = realloc(services, service_capacity * sizeof *services))) die("realloc");
   }
   struct service *s = &services[service_count++];
-  *s = (struct service){.log_fd = -1, .out.fd = -1, .err.fd = -1};
+  *s = (struct service){.log_fd = -1, .out.fd = -1, .err.fd = -1, .answer_fd = -1};
   return s;
 }
 
@@ -754,6 +759,77 @@ struct policy {
 /** Set by stop_all: the launcher is stopping every service, nothing starts again. */
 static int shutting_down;
 
+/** The instance's journal and the control socket a detached owner answers restart requests on. */
+static char *control_journal;
+static int control_fd = -1;
+
+static void relaunch(long index);
+
+/** Answers a restart request and closes its connection (-1: nobody asked). */
+static void answer(int fd, const char *text) {
+  if (fd < 0) return;
+  if (write(fd, text, strlen(text)) < 0) {
+    // the asker left
+  }
+  close(fd);
+}
+
+/** "control" SOCKET_PATH JOURNAL: listen (0600) for restart requests once detached. */
+static void set_control(void) {
+  char *path = next_field();
+  control_journal = copy(next_field());
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (path[0] != '/' || strlen(path) >= sizeof addr.sun_path || control_journal[0] != '/') fail_spec("bad control socket");
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  struct stat st;
+  // A socket left by an owner that died is replaced; anything else there is not ours to remove.
+  if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
+  mode_t old = umask(0177);
+  int bad = fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 8) < 0;
+  umask(old);
+  if (bad) {
+    if (fd >= 0) close(fd);
+    return; // no restart on request, the rest works
+  }
+  control_fd = fd;
+}
+
+/** A request on the control socket: one line `{"op":"restart","service":"NAME"}`, checked strictly. */
+static void serve_request(void) {
+  int fd = accept4(control_fd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd < 0) return;
+  char text[4096];
+  struct pollfd in = {.fd = fd, .events = POLLIN};
+  ssize_t n = poll(&in, 1, 1000) == 1 ? read(fd, text, sizeof text - 1) : -1;
+  if (n <= 0) { close(fd); return; }
+  text[n] = '\0';
+  const char *prefix = "{\"op\":\"restart\",\"service\":\"";
+  char name[64];
+  size_t len = 0;
+  if (strncmp(text, prefix, strlen(prefix)) != 0) { answer(fd, "{\"ok\":false,\"error\":\"unknown request (known: restart)\"}\n"); return; }
+  for (const char *c = text + strlen(prefix); *c && *c != '"' && len < sizeof name - 1; c++) {
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-')) { answer(fd, "{\"ok\":false,\"error\":\"not a service name\"}\n"); return; }
+    name[len++] = *c;
+  }
+  name[len] = '\0';
+  // The service's current slot: the last one of that name.
+  long index = -1;
+  for (long i = 0; i < service_count; i++) if (strcmp(services[i].name, name) == 0) index = i;
+  if (len == 0 || index < 0) { answer(fd, "{\"ok\":false,\"error\":\"no such service\"}\n"); return; }
+  struct service *s = &services[index];
+  if (s->answer_fd >= 0 || shutting_down) { answer(fd, "{\"ok\":false,\"error\":\"busy: a restart or a stop is under way\"}\n"); return; }
+  s->answer_fd = fd;
+  if (s->policy) s->policy->restart_at = 0;
+  if (s->init > 0) {
+    // Stopped as a stop would (SIGTERM to the init, SIGKILL after its timeout); started again at its exit.
+    kill(s->init, SIGTERM);
+    s->kill_at = now_ms() + (s->stop_timeout_ms > 0 ? s->stop_timeout_ms : 1);
+  } else {
+    relaunch(index);
+  }
+}
+
 static void now_iso(char *at, size_t size) {
   struct timespec t;
   struct tm tm;
@@ -801,6 +877,15 @@ static void set_policy(void) {
 static void schedule_restart(long index, int code, int sig) {
   struct service *s = &services[index];
   struct policy *p = s->policy;
+  if (s->answer_fd >= 0) {
+    s->kill_at = 0;
+    if (shutting_down) {
+      answer(s->answer_fd, "{\"ok\":false,\"error\":\"the instance is going down\"}\n");
+      s->answer_fd = -1;
+      return;
+    }
+    { relaunch(index); return; }
+  }
   if (!p || shutting_down) return;
   if (!p->always && code == 0 && sig < 0) return;
   long long now = now_ms();
@@ -838,6 +923,8 @@ static unsigned long long start_time_of(pid_t pid) {
 /** Starts the service at `index` again from its own fields: a one-service batch, a new slot. */
 static void relaunch(long index) {
   struct policy *p = services[index].policy;
+  int answer_fd = services[index].answer_fd;
+  services[index].answer_fd = -1;
   size_t len = services[index].spec_len;
   char *record = malloc(len + 2);
   if (!record) die("malloc");
@@ -854,23 +941,29 @@ static void relaunch(long index) {
   services[index].policy = NULL;
   struct service *s = &services[service_count - 1];
   s->policy = p;
-  p->total++;
+  static long requested;
+  long total = p ? ++p->total : ++requested;
+  const char *journal = p ? p->journal : control_journal;
   char rest[256], line[512];
   if (s->init <= 0) {
-    snprintf(rest, sizeof rest, ",\"restarts\":%ld,\"reason\":\"could not be started again\"", p->in_a_row);
+    snprintf(rest, sizeof rest, ",\"restarts\":%ld,\"reason\":\"could not be started again\"", p ? p->in_a_row : 0);
     append_event(s, "service.failed", rest);
+    answer(answer_fd, "{\"ok\":false,\"error\":\"it could not be started again (see its log)\"}\n");
     return;
   }
-  p->started_at = now_ms();
-  int n = snprintf(line, sizeof line, "--- warren: %s restarted (restart policy, restart %ld in a row, by the detached owner) ---\n", s->name, p->in_a_row);
+  if (p) p->started_at = now_ms();
+  int n = answer_fd >= 0 ? snprintf(line, sizeof line, "--- warren: %s restarted (on request, by the detached owner) ---\n", s->name)
+                         : snprintf(line, sizeof line, "--- warren: %s restarted (restart policy, restart %ld in a row, by the detached owner) ---\n", s->name, p ? p->in_a_row : 0);
   if (n > 0 && n < (int)sizeof line) log_line(s, line, n);
   // Durable first: another process (status, down, gc) finds the new process in the journal.
   char name[256];
   json_string(name, sizeof name, s->name);
   n = snprintf(line, sizeof line, "{\"t\":\"done\",\"id\":\"service.start:%s\",\"result\":{\"pid\":%d,\"startTime\":%llu}}\n", name, s->init, start_time_of(s->init));
-  if (n > 0 && n < (int)sizeof line) append_line(p->journal, line, n, 1, 0);
-  snprintf(rest, sizeof rest, ",\"pid\":%d,\"attempt\":%ld,\"cause\":\"policy\"", s->init, p->total);
+  if (n > 0 && n < (int)sizeof line && journal) append_line(journal, line, n, 1, 0);
+  snprintf(rest, sizeof rest, ",\"pid\":%d,\"attempt\":%ld,\"cause\":\"%s\"", s->init, total, answer_fd >= 0 ? "request" : "policy");
   append_event(s, "service.restarted", rest);
+  snprintf(line, sizeof line, "{\"ok\":true,\"pid\":%d}\n", s->init);
+  answer(answer_fd, line);
 }
 
 /** Restarts whose delay is over. */
@@ -928,6 +1021,7 @@ static int read_control(void) {
     if (strcmp(what, "start") == 0) start_batch();
     else if (strcmp(what, "detach") == 0) detach();
     else if (strcmp(what, "policy") == 0) set_policy();
+    else if (strcmp(what, "control") == 0) set_control();
     else fail_spec("unknown command");
     at = record_end - input;
   }
@@ -1039,6 +1133,7 @@ int main(int argc, char **argv) {
     nfds_t n = 0;
     fds[n++] = (struct pollfd){.fd = signals, .events = POLLIN};
     if (attached && control_open) fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    if (!attached && control_fd >= 0) fds[n++] = (struct pollfd){.fd = control_fd, .events = POLLIN};
     for (long i = 0; i < service_count; i++) {
       if (services[i].out.fd >= 0) owners[n] = i, fds[n++] = (struct pollfd){.fd = services[i].out.fd, .events = POLLIN};
       if (services[i].err.fd >= 0) owners[n] = ~i, fds[n++] = (struct pollfd){.fd = services[i].err.fd, .events = POLLIN};
@@ -1048,6 +1143,7 @@ int main(int argc, char **argv) {
     for (nfds_t i = 1; i < n; i++) {
       if (!fds[i].revents) continue;
       if (fds[i].fd == 0) control_open = read_control();
+      else if (fds[i].fd == control_fd) serve_request();
       else read_stream(owners[i] >= 0 ? owners[i] : ~owners[i], owners[i] < 0);
     }
     struct signalfd_siginfo info;
