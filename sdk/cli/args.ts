@@ -76,7 +76,7 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['warren status recipes/checkout.env.ts', 'warren status --json', 'warren status --watch'], options: ['instance', 'json', 'watch', ...STATE] },
   { name: 'restart', summary: 'stop a service and start it again in place (same address and log), from any process; waits until it is ready', usage: 'SERVICE [-i NAME]', recipe: 'none',
     examples: ['warren restart user -i alice'], options: ['instance', ...STATE],
-    details: 'The instance must be owned by a Node process (up in the foreground, or embedded); a detached instance cannot restart its services yet.' },
+    details: 'The owner of the instance restarts it (the foreground CLI, an embedding script, or the launcher of a detached instance), then this waits until it is ready.' },
   { name: 'ls', summary: 'every instance on this machine, of every state dir (like docker compose ls)', usage: '[--json]', recipe: 'none',
     examples: ['warren ls', 'warren ls --json'], options: ['json', ...STATE] },
   { name: 'plan', summary: 'the steps `up` would run, each with its undo and recipe line; nothing is done', usage: 'RECIPE [-i NAME] [--json]', recipe: 'required',
