@@ -4,10 +4,13 @@ import { started, tcp } from './ready.ts';
 import type { RunningEnv, UpOptions } from './running.ts';
 import { installedRuntime } from './runtime-binding.ts';
 import type { Capability } from './capabilities.ts';
-import type { BuildNote, EnvOptions, EnvSpec, NamespaceSpec, ReadySpec, ServiceSpec } from './spec.ts';
+import type { BuildNote, EnvOptions, EnvSpec, NamespaceSpec, ReadySpec, ServiceSpec, TaskSpec } from './spec.ts';
 import type { LinkImpairment } from './units.ts';
+import type { Backoff, Limits, RestartPolicy } from './supervision.ts';
+import { isolationOf, isolationOptionKeys, type IsolationOptions } from './isolation.ts';
+import { rememberTaskFunction, type TaskFunction } from './tasks.ts';
 
-export interface ServiceOptions<Name extends string, Known extends string> {
+export interface ServiceOptions<Name extends string, Known extends string> extends IsolationOptions {
   /** Service name; defaults to the namespace's name. */
   readonly name?: Name;
   readonly env?: Readonly<Record<string, string>>;
@@ -23,6 +26,16 @@ export interface ServiceOptions<Name extends string, Known extends string> {
   readonly image?: string;
   /** `8080`: 127.0.0.1:8080 on the host reaches the service; `true`: a free host port warren chooses (see `dev.published()`). */
   readonly publish?: number | true;
+  /** `{ memory: '256m', cpus: 0.5, pids: 128 }`: the kernel holds the service (and all it forks) to these. */
+  readonly limits?: Limits;
+  /** 'on-failure': started again after a non-zero exit; 'always': after any exit (default 'no'). */
+  readonly restart?: RestartPolicy;
+  /** Restarts in a row before the service is reported failed (default: no bound). */
+  readonly maxRestarts?: number;
+  /** Delay before each restart, in ms: `initial`, doubled each time up to `max` (default 100 and 10000). */
+  readonly backoff?: Backoff;
+  /** With `up --watch`: restart it when its files change (a .ts/.js service: its inputs; else these globs, relative to the recipe). */
+  readonly watch?: boolean | readonly string[];
 }
 
 export interface NamespaceOptions {
@@ -30,8 +43,22 @@ export interface NamespaceOptions {
   readonly hostAccess?: readonly number[];
 }
 
-const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd', 'capabilities', 'image', 'publish']);
-const envOptionKeys = new Set(['readyTimeout', 'stopTimeout', 'images', 'hostAccess']);
+const serviceOptionKeys = new Set(['name', 'env', 'dependsOn', 'ready', 'cwd', 'capabilities', 'image', 'publish', 'limits', 'restart', 'maxRestarts', 'backoff', 'watch', ...isolationOptionKeys]);
+const envOptionKeys = new Set(['readyTimeout', 'stopTimeout', 'images', 'hostAccess', 'limits', 'env', 'envFile', 'passEnv']);
+
+export interface TaskOptions<Known extends string> extends IsolationOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  /** Services that must be ready (and tasks that must have succeeded) before it runs. */
+  readonly dependsOn?: readonly Known[];
+  /** Working directory, relative to the recipe file (default: the recipe's directory). */
+  readonly cwd?: string;
+  readonly capabilities?: readonly Capability[];
+  /** Run only when a volume it mounts was created by this `up` (the first `up`, or after `down --volumes`). */
+  readonly once?: boolean;
+  /** `{ memory: '256m', cpus: 0.5, pids: 128 }`, as for a service (a cgroup of its own). */
+  readonly limits?: Limits;
+}
+const taskOptionKeys = new Set(['env', 'dependsOn', 'cwd', 'capabilities', 'once', 'limits', ...isolationOptionKeys]);
 const namespaceOptionKeys = new Set(['hostAccess']);
 
 const brand = Symbol.for('warren.env-builder');
@@ -114,6 +141,8 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
       capabilities: Array.isArray(opts.capabilities) ? [...opts.capabilities] : ((opts.capabilities ?? []) as unknown as string[]),
       ...(opts.image === undefined ? {} : { image: opts.image }),
       ...(opts.publish === undefined ? {} : { publish: opts.publish }),
+      ...supervisionOf(opts),
+      ...isolationOf(opts),
       unknownOptions: [
         ...Object.keys(opts).filter((key) => !serviceOptionKeys.has(key)),
         ...(given !== undefined && (typeof given !== 'object' || given === null) ? [`(options must be an object, got ${given === null ? 'null' : typeof given})`] : []),
@@ -121,6 +150,39 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
       ...withLoc(loc),
     };
     return new EnvBuilder({ ...this.#spec, services: [...this.#spec.services, service] });
+  }
+
+  /**
+   * A one-shot process in the current namespace, isolated like a service, run on every `up` once
+   * its `dependsOn` are ready; it must exit 0, and whatever depends on it waits for it. `command`
+   * is what `.service()` takes, or an async function run by warren with a zx `$` inside the task's
+   * namespaces. Its name joins the service names (for `dependsOn`).
+   */
+  task<N extends string>(name: N, command: string | readonly string[] | TaskFunction, options: TaskOptions<Services> = {}): EnvBuilder<Namespaces, Services | N, Current> {
+    const loc = callerLocation(this.task);
+    const opts = (isRecord(options) ? options : {}) as TaskOptions<Services>;
+    const fn = typeof command === 'function';
+    const task: TaskSpec = {
+      name,
+      namespace: this.#spec.namespaces.at(-1)?.name ?? null,
+      command: fn ? `(function ${command.name || 'task'})` : Array.isArray(command) ? [...(command as string[])] : (command as string),
+      baseDir: loc ? dirname(loc.file) : process.cwd(),
+      env: isRecord(opts.env) ? { ...opts.env } : ((opts.env ?? {}) as Record<string, string>),
+      dependsOn: Array.isArray(opts.dependsOn) ? [...opts.dependsOn] : ((opts.dependsOn ?? []) as unknown as string[]),
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+      capabilities: Array.isArray(opts.capabilities) ? [...opts.capabilities] : ((opts.capabilities ?? []) as unknown as string[]),
+      once: (opts.once ?? false) as boolean,
+      fn,
+      ...(opts.limits === undefined ? {} : { limits: (isRecord(opts.limits) ? { ...(opts.limits as Limits) } : opts.limits) as Limits }),
+      ...isolationOf(opts),
+      unknownOptions: [
+        ...Object.keys(opts).filter((key) => !taskOptionKeys.has(key)),
+        ...(!isRecord(options) ? [`(options must be an object, got ${options === null ? 'null' : typeof options})`] : []),
+      ],
+      ...withLoc(loc),
+    };
+    if (fn) rememberTaskFunction(task, command);
+    return new EnvBuilder({ ...this.#spec, tasks: [...(this.#spec.tasks ?? []), task] });
   }
 
   /** Brings up an instance; resolves once every service is ready, or rolls back and throws. */
@@ -153,8 +215,16 @@ export function env<Name extends string>(name: Name, options: EnvOptions = {}): 
   const notes: BuildNote[] = unknown.map((key) => ({ code: 'invalid-option', message: `env(): unknown option '${key}'`, ...loc }));
   if (!valid) notes.push({ code: 'invalid-option', message: `env(): options must be an object, got ${options === null ? 'null' : typeof options}`, ...loc });
   // The images map is copied: freezing the spec must not freeze the caller's object.
-  const copied = valid ? { ...options, ...(isRecord(options.images) ? { images: { ...(options.images as Record<string, string>) } } : {}), ...(Array.isArray(options.hostAccess) ? { hostAccess: [...options.hostAccess] } : {}) } : {};
+  const copied = valid ? { ...options, ...(isRecord(options.images) ? { images: { ...(options.images as Record<string, string>) } } : {}), ...(Array.isArray(options.hostAccess) ? { hostAccess: [...options.hostAccess] } : {}), ...(isRecord(options.limits) ? { limits: { ...(options.limits as Limits) } } : {}), ...(isRecord(options.env) ? { env: { ...(options.env as Record<string, string>) } } : {}), ...(Array.isArray(options.passEnv) ? { passEnv: [...options.passEnv] } : {}) } : {};
   return new EnvBuilder({ version: 1, name, options: copied, namespaces: [], services: [], notes, ...loc });
+}
+
+/** Limits, restart and watch options, copied as given (validate() reports what is wrong). */
+function supervisionOf(opts: ServiceOptions<string, string>): Partial<ServiceSpec> {
+  const copy = (value: unknown) => (Array.isArray(value) ? [...value] : isRecord(value) ? { ...(value as object) } : value);
+  const out: Record<string, unknown> = {};
+  for (const key of ['limits', 'restart', 'maxRestarts', 'backoff', 'watch'] as const) if (opts[key] !== undefined) out[key] = copy(opts[key]);
+  return out as Partial<ServiceSpec>;
 }
 
 function isRecord(value: unknown): value is Record<string, never> {

@@ -1,8 +1,13 @@
 export { env, EnvBuilder, isEnvBuilder } from './builder.ts';
-export type { NamespaceOptions, ServiceOptions } from './builder.ts';
+export type { NamespaceOptions, ServiceOptions, TaskOptions } from './builder.ts';
 export { describeImpairment, impairmentProblems, toImpairment } from './units.ts';
 export type { Impairment, LinkImpairment } from './units.ts';
-export { tcp, http, exec, started } from './ready.ts';
+export type { Backoff, Limits, RestartPolicy } from './supervision.ts';
+export { tcp, http, exec, log, started } from './ready.ts';
+export { volume, bind, tmpfs } from './mounts.ts';
+export { taskFunctionOf } from './tasks.ts';
+export type { TaskContext, TaskFunction, TaskShell } from './tasks.ts';
+export type { IsolationOptions } from './isolation.ts';
 export type { ProbeOptions } from './ready.ts';
 export { validate } from './validate.ts';
 export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.ts';

@@ -1,8 +1,10 @@
 import { capabilityNumber } from './capabilities.ts';
 import { imageProblem } from './image.ts';
 import { nameProblem } from './names.ts';
+import { isolationIssues, logPatternProblem } from './validate-isolation.ts';
 import type { EnvSpec, Issue, IssueCode, Loc, NamespaceSpec, ServiceSpec } from './spec.ts';
 import { impairmentProblems, portListProblems } from './units.ts';
+import { supervisionIssues } from './validate-supervision.ts';
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Node's timers turn any delay above 2^31-1 ms (about 24.8 days) into 1 ms. */
@@ -72,6 +74,7 @@ export function validate(spec: EnvSpec): Issue[] {
     checkCapabilities(service.capabilities ?? [], `${path}.capabilities`, label, loc, add);
     if (service.image !== undefined && imageProblem(service.image)) add('invalid-option', `${path}.image`, `${label}: image ${imageProblem(service.image)}`, loc);
     checkReady(service, path, label, namespaces.get(service.namespace ?? '')?.veth ?? false, add);
+    for (const issue of supervisionIssues(service, path, label)) add('invalid-option', issue.path, issue.message, loc);
   });
 
   spec.services.forEach((service, i) => {
@@ -83,7 +86,7 @@ export function validate(spec: EnvSpec): Issue[] {
     deps.forEach((dep, j) => {
       const path = `services[${i}].dependsOn[${j}]`;
       if (dep === service.name) add('dependency-cycle', path, `service '${service.name}' depends on itself`, service.loc);
-      else if (typeof dep !== 'string' || !services.has(dep)) {
+      else if (typeof dep !== 'string' || !(services.has(dep) || spec.tasks?.some((t) => t.name === dep))) {
         add('unknown-dependency', path, `service '${service.name}' depends on unknown service ${describe(dep)}${suggest(dep, services)}`, service.loc);
       }
     });
@@ -92,19 +95,24 @@ export function validate(spec: EnvSpec): Issue[] {
     const first = services.get(cycle[0] ?? '');
     add('dependency-cycle', 'services', `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}`, first?.loc);
   }
-  checkImages(spec.options.images, services, spec.loc, add);
+  checkImages(spec.options.images, services, (spec.tasks ?? []).map((t) => t.name), spec.loc, add);
+  for (const issue of supervisionIssues(spec.options, 'options', 'env()')) add('invalid-option', issue.path, issue.message, spec.loc);
+  (spec.tasks ?? []).forEach((task, i) => {
+    for (const issue of supervisionIssues({ limits: task.limits }, `tasks[${i}]`, `task '${task.name}'`)) add('invalid-option', issue.path, issue.message, task.loc);
+  });
+  issues.push(...isolationIssues(spec));
   return issues;
 }
 
 /** `env(name, { images })`: service name -> a well-formed image reference, for names the recipe declares. */
-function checkImages(images: unknown, services: Map<string, ServiceSpec>, loc: Loc | undefined, add: Add): void {
+function checkImages(images: unknown, services: Map<string, ServiceSpec>, tasks: readonly string[], loc: Loc | undefined, add: Add): void {
   if (images === undefined) return;
   if (typeof images !== 'object' || images === null || Array.isArray(images)) {
     add('invalid-option', 'options.images', `env(): images must be an object of service name -> image, got ${describe(images)}`, loc);
     return;
   }
   for (const [name, image] of Object.entries(images)) {
-    if (!services.has(name)) add('invalid-option', `options.images.${name}`, `env(): images names unknown service ${JSON.stringify(name)}${suggest(name, services)}`, loc);
+    if (!services.has(name) && !tasks.includes(name)) add('invalid-option', `options.images.${name}`, `env(): images names unknown service ${JSON.stringify(name)}${suggest(name, services)}`, loc);
     const problem = imageProblem(image);
     if (problem) add('invalid-option', `options.images.${name}`, `env(): image of '${name}' ${problem}`, loc);
   }
@@ -162,8 +170,8 @@ function checkEnv(env: unknown, path: string, label: string, loc: Loc | undefine
 function checkReady(service: ServiceSpec, path: string, label: string, hasVeth: boolean, add: Add): void {
   const ready = service.ready as unknown as Record<string, unknown> | null;
   const loc = service.loc;
-  if (typeof ready !== 'object' || ready === null || !['tcp', 'http', 'exec', 'started'].includes(String(ready.kind))) {
-    add('invalid-ready', `${path}.ready`, `${label}: ready must be tcp(), http(path), exec(argv) or started()`, loc);
+  if (typeof ready !== 'object' || ready === null || !['tcp', 'http', 'exec', 'log', 'started'].includes(String(ready.kind))) {
+    add('invalid-ready', `${path}.ready`, `${label}: ready must be tcp(), http(path), exec(argv), log(pattern) or started()`, loc);
     return;
   }
   if (ready.timeout !== undefined) checkTimeout(ready.timeout, `${path}.ready.timeout`, `${label}: ready timeout`, loc, add);
@@ -172,6 +180,7 @@ function checkReady(service: ServiceSpec, path: string, label: string, hasVeth: 
   } else if (ready.kind === 'http' && !HTTP_PATH.test(ready.path as string)) {
     add('invalid-ready', `${path}.ready.path`, `${label}: http() path may hold only visible ASCII (no space, CR, LF or other control character; percent-encode the rest), got ${describe(ready.path)}`, loc);
   }
+  if (ready.kind === 'log' && logPatternProblem(ready)) add('invalid-ready', `${path}.ready`, `${label}: ${logPatternProblem(ready)}`, loc);
   if (ready.kind === 'exec') checkCommand(ready.argv, `${path}.ready.argv`, `${label}: exec() readiness`, loc, add);
   if ((ready.kind === 'tcp' || ready.kind === 'http') && service.namespace !== null) {
     if (service.port === undefined) add('invalid-ready', `${path}.ready`, `${label}: ${ready.kind}() readiness needs a port`, loc);

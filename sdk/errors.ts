@@ -74,6 +74,22 @@ export class StepError extends WarrenError {
   }
 }
 
+/** A task that did not exit 0: its exit code (or signal) and the last lines of its log. */
+export class TaskError extends WarrenError {
+  readonly code = 'TASK_FAILED';
+  constructor(
+    readonly task: string,
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    readonly logTail: string,
+    reason?: string,
+  ) {
+    const how = reason ?? (signal ? `was killed by ${signal}` : `exited with code ${exitCode}`);
+    super(`task '${task}' ${how}${logTail ? `; last lines of its log:\n${logTail.replace(/^/gm, '    ')}` : ' (its log is empty)'}`);
+    this.name = 'TaskError';
+  }
+}
+
 /** `up` failed and was rolled back; `cause` is the original error, `rollbackErrors` what the undo hit. */
 export class UpError extends WarrenError {
   readonly code = 'UP_FAILED';
@@ -144,7 +160,7 @@ export class JournalError extends WarrenError {
 /** A request about one service of a running instance that cannot be answered. */
 export class ServiceError extends WarrenError {
   constructor(
-    readonly code: 'SERVICE_NOT_FOUND' | 'SERVICE_UNREACHABLE' | 'SERVICE_NOT_RUNNING' | 'SERVICE_NOT_PUBLISHED',
+    readonly code: 'SERVICE_NOT_FOUND' | 'SERVICE_UNREACHABLE' | 'SERVICE_NOT_RUNNING' | 'SERVICE_NOT_PUBLISHED' | 'SERVICE_RESTART_UNSUPPORTED' | 'SERVICE_RESTART_FAILED',
     readonly service: string,
     message: string,
   ) {

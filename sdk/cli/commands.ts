@@ -93,7 +93,7 @@ export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | u
 }
 
 /** Events the live view leaves to the plain printer, written above it. */
-const PRINTED_ABOVE = new Set<WarrenEvent['kind']>(['service.output', 'service.exit', 'service.health', 'warning', 'instance.reaped']);
+const PRINTED_ABOVE = new Set<WarrenEvent['kind']>(['service.output', 'service.exit', 'service.health', 'warning', 'instance.reaped', 'service.restarting', 'service.restarted', 'service.failed', 'service.rebuilt', 'service.rebuild-failed']);
 
 /** One NDJSON line of `up --json`: the event with its time, errors as their messages. */
 function eventLine(event: WarrenEvent): string {

@@ -8,6 +8,7 @@ import { EXPORT_COMMAND, exportCommand } from './export-command.ts';
 import { describeError, exitCodeOf } from './report-error.ts';
 import { UI_COMMAND, uiCommand } from './ui-command.ts';
 import { NETWORK_COMMANDS } from './network-commands.ts';
+import { VOLUMES_COMMAND } from './volumes-command.ts';
 
 /** What a command gets: its arguments, and the recipe when it takes one and one was given. */
 export interface CommandContext {
@@ -36,6 +37,7 @@ const HANDLERS = new Map<string, CommandHandler>([
   ['exec', needSpec((spec, { args }) => commands.execCommand(spec, args))],
   ['bundle', async ({ args, recipe }) => (await import('./bundle.ts')).bundleCommand(recipe!, args)],
   ['gc', ({ args }) => commands.gcCommand(args)],
+  ['restart', async ({ args }) => (await import('./restart-command.ts')).restartCommand(args)],
   ['doctor', async ({ args }) => (await import('./doctor.ts')).doctorCommand(args)],
   ['completion', async ({ args }) => (await import('./completion.ts')).completionCommand(args)],
 ]);
@@ -49,6 +51,7 @@ export function registerCommand(spec: CommandSpec, handler: CommandHandler): voi
 registerCommand(EXPORT_COMMAND, ({ args }) => exportCommand(args));
 registerCommand(UI_COMMAND, ({ args }) => uiCommand(args));
 for (const [spec, run] of NETWORK_COMMANDS) registerCommand(spec, ({ args }) => run(args));
+registerCommand(VOLUMES_COMMAND, async ({ args }) => (await import('./volumes-command.ts')).volumesCommand(args));
 
 /** `warren <command> <recipe> [options]`. */
 export async function runCli(argv: readonly string[]): Promise<void> {

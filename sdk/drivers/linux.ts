@@ -1,5 +1,8 @@
+import { createCgroupDriver } from './cgroups.ts';
+import { createControlDriver } from './control-socket.ts';
 import { createExecDriver } from './exec.ts';
 import { createFileDriver } from './files.ts';
+import { createMountDriver } from './mounts.ts';
 import { createOwnerDriver } from './owners.ts';
 import { createNetDriver } from './net.ts';
 import { createProbeDriver } from './probe.ts';
@@ -18,8 +21,11 @@ export function createLinuxDrivers(): Drivers {
     processes: createProcessDriver(),
     probe: createProbeDriver(),
     files: createFileDriver(),
+    mounts: createMountDriver(),
     owners: createOwnerDriver(),
     exec: createExecDriver(),
+    cgroups: createCgroupDriver(),
+    control: createControlDriver(),
     cleanupOnExit,
   };
 }

@@ -147,7 +147,7 @@ function takeNoOrders(hostIf: string): void {
 async function guardHost(hostIfs: readonly string[], exceptions: readonly string[] = []): Promise<void> {
   const tables = hostIfs.map((name, i) => [
     `table inet ${name} {`,
-    `  chain input { type filter hook input priority 0; policy accept; ${exceptions[i] ?? ''}iifname "${name}" ct state new drop; iifname "${name}" icmp type redirect drop; iifname "${name}" icmpv6 type { nd-router-advert, nd-redirect } drop; }`,
+    `  chain input { type filter hook input priority 0; policy accept; iifname "${name}" icmp type redirect drop; iifname "${name}" icmpv6 type { nd-router-advert, nd-redirect } drop; ${exceptions[i] ?? ''}iifname "${name}" ct state new drop; }`,
     `  chain forward { type filter hook forward priority 0; policy accept; iifname "${name}" drop; }`,
     `}`,
   ].join('\n'));

@@ -1,6 +1,8 @@
 // The interfaces the runtime receives. Linux implementations live beside this file; tests pass fakes.
 import type { ExecResult } from '../../dsl/running.ts';
-import type { BridgeArgs, HostLinkArgs, HostNatArgs, LinkEnds, ReadyArgs, ServiceArgs, VethArgs } from '../plan/types.ts';
+import type { MountTargetArgs, ServiceUser, VolumeArgs } from '../plan/types.ts';
+import type { TaskShell } from '../../dsl/tasks.ts';
+import type { BridgeArgs, CgroupArgs, CgroupLayout, HostLinkArgs, HostNatArgs, LinkEnds, ReadyArgs, ServiceArgs, VethArgs } from '../plan/types.ts';
 import type { Impairment } from '../../dsl/units.ts';
 
 export interface NetDriver {
@@ -61,14 +63,23 @@ export interface ProcessDriver {
    * to their launcher, which outlives this process, appends their exits to the event log and becomes
    * the instance's owner. Services still die with it (kernel-enforced).
    */
-  detach?(eventsFile: string): Promise<ServiceRecord>;
+  detach?(eventsFile: string, options?: { readonly journal?: string; readonly control?: string }): Promise<ServiceRecord>;
+}
+
+export interface WaitReadyOptions {
+  readonly signal: AbortSignal;
+  readonly exited: () => ServiceExit | undefined;
+  /** The service's init: exec() probes run in its namespaces. */
+  readonly record?: ServiceRecord;
+  /** Subscribes to the service's output lines (log() readiness); returns the unsubscribe. */
+  readonly onOutput?: (listener: (line: OutputLine) => void) => () => void;
 }
 
 export interface ProbeDriver {
   /** Resolves when ready; rejects with a ReadinessError on timeout or when `exited()` says the service ended. */
-  waitReady(ready: ReadyArgs, options: { signal: AbortSignal; exited: () => ServiceExit | undefined }): Promise<void>;
-  /** One attempt, for `status`: whether the probe passes now. */
-  probeOnce(ready: ReadyArgs): Promise<boolean>;
+  waitReady(ready: ReadyArgs, options: WaitReadyOptions): Promise<void>;
+  /** One attempt, for `status`: whether the probe passes now (`record`: the service's init, for exec() probes). */
+  probeOnce(ready: ReadyArgs, record?: ServiceRecord): Promise<boolean>;
 }
 
 /** A process that owns an instance (a CLI, an embedding script, a detached owner), by pid and start time. */
@@ -89,11 +100,45 @@ export interface OwnerDriver {
 export interface ExecOptions {
   /** Written to the command's stdin. */
   readonly input?: string;
+  /** Run as this user (absent: root, with warren's capabilities). */
+  readonly user?: ServiceUser;
+  /** Its whole environment (the service's, usually); absent: this process's. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Its working directory inside the service's mount namespace. */
+  readonly cwd?: string;
+  /** SIGKILL it after this many ms. */
+  readonly timeout?: number;
 }
 
 export interface ExecDriver {
   /** Runs argv inside the namespaces (net, pid, mount, uts) of the service whose init is `record`. */
   exec(record: ServiceRecord, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** A zx `$` whose commands run in those namespaces (a task function's shell). */
+  shell?(record: ServiceRecord, options: ExecOptions): TaskShell;
+  /** Starts loading what `shell` needs, so a task function does not wait for it (an up with one calls this first). */
+  prepareShell?(): void;
+}
+
+/** Volumes and mount targets: the file-system side of a service's own mounts (the launcher mounts them). */
+export interface MountDriver {
+  /** Creates the volume's folder (0700, owned by uid:gid) unless it exists; says whether this call created it. */
+  createVolume(args: VolumeArgs): Promise<{ created: boolean }>;
+  /** Removes a volume's folder and everything in it (never following a symlink); one already gone is success. */
+  removeVolume(args: VolumeArgs): Promise<void>;
+  /** Every volume under a state dir's volumes folder, with its size in bytes. */
+  listVolumes(volumesRoot: string): Promise<VolumeEntry[]>;
+  /** Claims a host path as a mount target for an instance, creating it (a folder, or an empty file to bind a file onto) when missing. */
+  claimTarget(args: MountTargetArgs): Promise<void>;
+  /** Drops the instance's claim; the last claim removes what warren created (only while still empty). */
+  releaseTarget(args: MountTargetArgs): Promise<void>;
+}
+
+export interface VolumeEntry {
+  readonly env: string;
+  readonly instance: string;
+  readonly volume: string;
+  readonly path: string;
+  readonly bytes: number;
 }
 
 export interface FileDriver {
@@ -163,8 +208,48 @@ export interface Drivers {
   readonly processes: ProcessDriver;
   readonly probe: ProbeDriver;
   readonly files: FileDriver;
+  /** Volumes and mount targets (absent in drivers that cannot mount: recipes with volumes fail there). */
+  readonly mounts?: MountDriver;
   readonly owners: OwnerDriver;
   readonly exec: ExecDriver;
+  /** Resource limits and usage (absent in drivers without cgroups: services then get none). */
+  readonly cgroups?: CgroupDriver;
+  /** The control channel of an instance's Node owner (restart from another process). */
+  readonly control?: ControlDriver;
   /** Best-effort synchronous cleanup at process exit; drivers that own no real resources omit it. */
   readonly cleanupOnExit?: (what: ExitCleanup) => void;
+}
+
+/** What a cgroup holds now. */
+export interface CgroupUsage {
+  /** Memory in use, less the page cache the kernel can drop at once. */
+  readonly memoryBytes?: number;
+  /** CPU time used since it was made, in microseconds. */
+  readonly cpuUsageUs?: number;
+  /** How many times the kernel killed a process in it for exceeding its memory limit. */
+  readonly oomKills: number;
+  readonly pids?: number;
+}
+
+export interface CgroupDriver {
+  /** Where each controller lives (found once); an empty layout means no limits on this machine. */
+  layout(): CgroupLayout;
+  /** Makes each cgroup (parents before children) and writes its limits; one that exists is reused. */
+  create(groups: readonly CgroupArgs[]): Promise<void>;
+  /** Removes each cgroup, killing what is left in it; one already gone is success. */
+  remove(groups: readonly CgroupArgs[]): Promise<void>;
+  /** What a cgroup holds now; undefined when it is gone. */
+  usage(group: CgroupArgs): CgroupUsage | undefined;
+  /** Instance cgroups in warren's subtree (`warren/<env>.<instance>`), in any hierarchy: for gc --orphans. */
+  list(): string[];
+  /** Removes an instance cgroup found by `list` with every cgroup inside it, killing what runs there. */
+  removeTree(path: string): Promise<void>;
+}
+
+/** A local request/answer channel: one JSON value each way per connection. */
+export interface ControlDriver {
+  /** Listens on a unix socket at `path` (mode 0600); a stale socket there is replaced. */
+  serve(path: string, handle: (request: unknown) => Promise<unknown>): Promise<{ close(): void }>;
+  /** Sends one request and resolves with the answer. */
+  request(path: string, message: unknown, timeoutMs: number): Promise<unknown>;
 }

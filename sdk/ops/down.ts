@@ -2,7 +2,8 @@
 import type { WarrenEvent } from '../../dsl/events.ts';
 import type { Drivers } from '../drivers/types.ts';
 import { InstanceError } from '../errors.ts';
-import { checkStateDir, listInstances, resolveStateDir } from '../runtime/state.ts';
+import { checkStateDir, instanceDir, listInstances, ownerAlive, readOwner, resolveStateDir } from '../runtime/state.ts';
+import { collectGarbage } from './gc.ts';
 import { openInstance } from './open.ts';
 import { removeVolumes } from '../runtime/volumes.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
@@ -21,6 +22,8 @@ export async function downInstance(env: string, instance: string, options: DownO
   try {
     handle = openInstance(env, instance, options);
   } catch (error) {
+    // Claimed but not planned yet: an `up` is under way; its owner rolls it back when asked to stop.
+    if (error instanceof InstanceError && error.code === 'INSTANCE_NOT_FOUND' && (await stopStartingUp(env, instance, options))) return true;
     // Down already: `--volumes` still removes what it kept.
     if (error instanceof InstanceError && error.code === 'INSTANCE_NOT_FOUND') {
       if (!options.volumes) return false;
@@ -29,6 +32,18 @@ export async function downInstance(env: string, instance: string, options: DownO
     throw error;
   }
   await handle.down(options.volumes ? { volumes: true } : {});
+  return true;
+}
+
+/** An instance folder whose live owner has not journaled a plan yet: SIGTERM it (its up rolls back) and wait. */
+async function stopStartingUp(env: string, instance: string, options: DownOptions): Promise<boolean> {
+  const stateDir = resolveStateDir(options.stateDir);
+  if (!checkStateDir(stateDir)) return false;
+  const owner = readOwner(instanceDir(stateDir, env, instance));
+  const drivers = options.drivers ?? createLinuxDrivers();
+  if (!owner || owner.pid === null || owner.pid === drivers.owners.self().pid || !ownerAlive(owner, drivers.owners)) return false;
+  await drivers.owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, 60_000);
+  await collectGarbage({ ...options, stateDir });
   return true;
 }
 

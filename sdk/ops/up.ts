@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { formatLoc } from '../../dsl/location.ts';
 import type { UpOptions } from '../../dsl/running.ts';
 import type { EnvSpec } from '../../dsl/spec.ts';
+import { taskFunctionOf, type TaskFunction } from '../../dsl/tasks.ts';
 import type { WarrenEvent } from '../../dsl/events.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
@@ -18,8 +19,11 @@ import type { Emit } from '../runtime/events.ts';
 import { apply } from '../runtime/executor.ts';
 import { createHandlers } from '../runtime/handlers.ts';
 import { Instance } from '../runtime/instance.ts';
+import { serveControl } from '../runtime/restart.ts';
+import { Supervisor } from '../runtime/supervisor.ts';
+import { watchServices } from '../runtime/watch.ts';
 import { Journal } from '../runtime/journal.ts';
-import { claimInstance, EVENTS_FILE, JOURNAL, readOwner, removeDir, resolveStateDir, writeOwner, type Mode } from '../runtime/state.ts';
+import { claimInstance, CONTROL_SOCKET, EVENTS_FILE, JOURNAL, readOwner, removeDir, resolveStateDir, writeOwner, type Mode } from '../runtime/state.ts';
 import { claimSubnet, subnetPool } from '../runtime/subnets.ts';
 import { gc, teardown } from '../runtime/teardown.ts';
 import { checkRecipe } from './check.ts';
@@ -43,10 +47,11 @@ export interface RuntimeUpOptions extends UpOptions {
 export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise<Instance> {
   const started = Date.now();
   const instance = options.instance ?? 'default';
-  const { compiled } = await checkRecipe(spec, { instance });
+  const { compiled, isolation } = await checkRecipe(spec, { instance });
 
   const drivers = options.drivers ?? createLinuxDrivers();
   if (options.detach && !drivers.processes.detach) throw new SetupError('these drivers cannot detach an instance (ProcessDriver.detach is missing)');
+  if (options.detach && options.watch) throw new SetupError('watch needs an owner that stays (the foreground or an embedding script): it cannot be combined with detach');
   // Before anything exists: a machine without a C compiler fails here, not halfway through.
   if (spec.services.length || options.detach) await drivers.processes.prepare?.();
   // A pool that is no pool (127/8, too small, malformed) is refused before anything is claimed.
@@ -74,7 +79,10 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     throw error;
   }
   const eventLog = new EventLogWriter(join(dir, EVENTS_FILE));
+  let supervisor: Supervisor | undefined;
   const emit: Emit = (event) => {
+    // Nothing is started again once the instance goes down or rolls back.
+    if (event.kind === 'instance.down' || event.kind === 'rollback.start') supervisor?.stop();
     eventLog.write(event);
     callerEmit(event);
   };
@@ -88,11 +96,12 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     const subnet = claimSubnet(stateDir, `${spec.name}.${instance}`, prefixFor(spec.namespaces.length), await drivers.net.routes());
     writeOwner(dir, { ...readOwner(dir)!, subnet: formatCidr(subnet) });
     const publishedPorts = await claimPublishedPorts(stateDir, `${spec.name}.${instance}`, spec, drivers);
-    const steps = plan(planInput(spec, instance, subnet, dir, stateDir, compiled, publishedPorts));
+    const steps = plan(planInput(spec, instance, subnet, dir, stateDir, compiled, publishedPorts, drivers.cgroups?.layout(), isolation));
     journal = Journal.open(join(dir, JOURNAL));
     // Made durable by the first intent's fsync: a plan alone asks nothing to be undone.
     journal.write({ t: 'plan', plan: steps });
-    const handlers = createHandlers({ drivers, emit, signal: abort.signal, services });
+    supervisor = new Supervisor({ plan: steps, drivers, emit, services, journalPath: join(dir, JOURNAL), signal: abort.signal });
+    const handlers = supervisor.handlers(createHandlers({ drivers, emit, signal: abort.signal, services, plan: steps, taskFunctions: taskFunctionsOf(spec) }));
     const exitHook = registerExitCleanup(drivers, steps, services);
     try {
       await apply(steps.steps, { handlers, journal, emit, signal: abort.signal });
@@ -104,13 +113,20 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     journal.write({ t: 'up' });
     emit({ kind: 'instance.up', env: spec.name, instance, ms: Date.now() - started, mode });
     if (mode === 'detached') {
-      // The owner appends from now on; this process may exit.
+      // The owner appends from now on; this process may exit. It does not restart services (yet).
+      supervisor.stop();
       exitHook.dispose();
       eventLog.close();
       return new Instance({ stateDir, dir, plan: steps, drivers, emit: callerEmit, services });
     }
     const health = watchHealth(steps, drivers, services, emit);
-    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, eventLog, onDown: () => (health.stop(), exitHook.dispose()) });
+    const owned = supervisor;
+    const control = await serveControl(dir, steps, drivers, owned).catch((error: unknown) => {
+      emit({ kind: 'warning', message: `restart from another process is not available for this instance: ${error instanceof Error ? error.message : String(error)}` });
+      return undefined;
+    });
+    const watching = options.watch ? await watchServices(spec, owned, emit) : undefined;
+    return new Instance({ stateDir, dir, plan: steps, drivers, emit, services, eventLog, supervisor: owned, onDown: () => (health.stop(), exitHook.dispose(), owned.stop(), control?.close(), void watching?.close()) });
   } catch (cause) {
     emit({ kind: 'rollback.start', reason: cause instanceof Error ? cause.message : String(cause) });
     journal?.close();
@@ -123,10 +139,19 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
   }
 }
 
+/** The functions of tasks written as one, by task name. */
+function taskFunctionsOf(spec: EnvSpec): Map<string, TaskFunction> {
+  return new Map((spec.tasks ?? []).flatMap((task) => {
+    const fn = taskFunctionOf(task);
+    return fn ? [[task.name, fn] as const] : [];
+  }));
+}
+
 /** `--detach`: the launcher that holds the services becomes the owner; from then on this process is not needed. */
 async function handOver(dir: string, drivers: Drivers, emit: Emit): Promise<void> {
   const eventsFile = join(dir, EVENTS_FILE);
-  const owner = await drivers.processes.detach!(eventsFile);
+  // With the journal: the owner applies restart policies and journals each restarted process.
+  const owner = await drivers.processes.detach!(eventsFile, { journal: join(dir, JOURNAL), control: join(dir, CONTROL_SOCKET) });
   writeOwner(dir, { ...readOwner(dir)!, mode: 'detached', pid: owner.pid, startTime: owner.startTime });
   emit({ kind: 'instance.detached', owner: owner.pid });
 }

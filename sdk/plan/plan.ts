@@ -1,11 +1,15 @@
 import { join } from 'node:path';
-import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, type EnvSpec } from '../../dsl/spec.ts';
+import { DEFAULT_READY_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, type EnvSpec, type ServiceSpec } from '../../dsl/spec.ts';
 import { DEFAULT_CAPABILITIES } from '../../dsl/capabilities.ts';
 import { EVENTS_FILE, linkControlFile } from './layout.ts';
 import { hostInterface, hubNetns, hubPort, userNetns } from './names.ts';
 import { addressIn, formatCidr, type Cidr } from './subnet.ts';
 import type { HostAccessRule, PlannedService, Plan, Step } from './types.ts';
 import { isPerfect, toImpairment } from '../../dsl/units.ts';
+import { dependencyStep, isolatedArgs, mountAfter, mountSteps, taskSteps, type IsolationInput } from './isolation.ts';
+import { cgroupProcsOf, hasCgroups, instanceCgroupStep, serviceCgroupStep } from './cgroups.ts';
+import { restartArgs } from './restart.ts';
+import type { CgroupLayout } from './types.ts';
 
 export interface PlanInput {
   readonly spec: EnvSpec;
@@ -19,6 +23,10 @@ export interface PlanInput {
   readonly hiddenPaths: readonly string[];
   /** Host ports claimed for services with `publish`, by service name. */
   readonly publishedPorts?: ReadonlyMap<string, number>;
+  /** Where this machine's cgroup controllers live; without it services get no cgroup (fake drivers, plan on another machine). */
+  readonly cgroups?: CgroupLayout;
+  /** Users, env files, the caller's environment and the volumes folder (read when the recipe was checked). */
+  readonly isolation?: IsolationInput;
 }
 
 /** What services call the host by when `hostAccess` lets them (Docker says host.docker.internal). */
@@ -28,7 +36,7 @@ const HUB_HOST_END = 'host0';
 const NS_END = 'eth0';
 
 /** Spec + instance -> the steps that bring it up, each with its undo. Pure and deterministic. */
-export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hiddenPaths, publishedPorts }: PlanInput): Plan {
+export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hiddenPaths, publishedPorts, cgroups, isolation }: PlanInput): Plan {
   const env = spec.name;
   const hub = hubNetns(env, instance);
   const prefix = subnet.prefix;
@@ -83,16 +91,22 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
 
   const readyTimeout = spec.options.readyTimeout ?? DEFAULT_READY_TIMEOUT_MS;
   const stopTimeout = spec.options.stopTimeout ?? DEFAULT_STOP_TIMEOUT_MS;
+  if (hasCgroups(cgroups) && (spec.services.length || spec.tasks?.length)) steps.push(instanceCgroupStep(spec, instance, cgroups));
+  steps.push(...mountSteps(spec, instance, isolation));
   spec.services.forEach((s, i) => {
     const planned = services[i]!;
+    const isolated = isolatedArgs(spec, s, { ...(s.port === undefined ? {} : { PORT: String(s.port) }), WARREN_SERVICE: s.name, WARREN_ENV: env, WARREN_INSTANCE: instance }, isolation);
+    services[i] = { ...planned, environment: isolated.environment };
     const logFile = join(instanceDir, 'logs', `${s.name}.log`);
     const ns = spec.namespaces.find((n) => n.name === s.namespace);
+    const cgroup = hasCgroups(cgroups) ? serviceCgroupStep(spec, instance, s, cgroups) : undefined;
+    if (cgroup) steps.push(cgroup);
     const args = {
       service: s.name,
       netns: planned.netns,
       argv: resolveCommand(s),
       cwd: s.cwd ? (s.cwd.startsWith('/') ? s.cwd : join(s.baseDir, s.cwd)) : s.baseDir,
-      env: { ...s.env, ...(s.port === undefined ? {} : { PORT: String(s.port) }), WARREN_SERVICE: s.name, WARREN_ENV: env, WARREN_INSTANCE: instance },
+      ...isolated.args,
       hostname: s.name,
       hostsFile,
       logFile,
@@ -102,24 +116,36 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
       capabilities: [...new Set([...DEFAULT_CAPABILITIES, ...(s.capabilities ?? [])])],
       hiddenPaths,
       eventsFile: join(instanceDir, EVENTS_FILE),
-      cgroupProcs: [],
+      cgroupProcs: cgroup ? cgroupProcsOf(cgroup) : [],
+      ...(cgroup ? { cgroup: cgroup.args } : {}),
+      ...restartArgs(s),
     };
-    const after = [`netns.create:${s.namespace}`, 'file.write:hosts', 'hostlink.create', ...s.dependsOn.map((d) => `service.ready:${d}`)];
+    const after = [`netns.create:${s.namespace}`, 'file.write:hosts', 'hostlink.create', ...s.dependsOn.map((d) => dependencyStep(spec, d)), ...mountAfter(s)];
     if (ns?.veth) after.push(`veth.create:${s.namespace}`);
     if (steps.some((step) => step.id === `link.shape:${s.namespace}`)) after.push(`link.shape:${s.namespace}`);
     if (published.length || hostAccess.length) after.push('hostnat.create');
+    if (cgroup) after.push(cgroup.id);
     steps.push({ id: `service.start:${s.name}`, kind: 'service.start', args, after, undo: { kind: 'service.stop', args }, loc: s.loc });
     steps.push({
       id: `service.ready:${s.name}`,
       kind: 'service.ready',
-      args: { service: s.name, netns: planned.netns, address: planned.address, ...(s.port === undefined ? {} : { port: s.port }), ready: s.ready, timeout: s.ready.kind === 'started' ? 0 : (s.ready.timeout ?? readyTimeout), logFile },
+      args: { service: s.name, netns: planned.netns, address: planned.address, ...(s.port === undefined ? {} : { port: s.port }), ready: s.ready, timeout: s.ready.kind === 'started' ? 0 : (s.ready.timeout ?? readyTimeout), logFile, ...(isolated.args.user ? { user: isolated.args.user } : {}) },
       after: [`service.start:${s.name}`],
       undo: null,
       loc: s.loc,
     });
   });
 
-  return { env, instance, subnet: formatCidr(subnet), hostAddress, netns: [hub, ...netnsNames.values()], services, steps };
+  const networkAfter = (namespace: string) => [
+    `netns.create:${namespace}`,
+    'file.write:hosts',
+    'hostlink.create',
+    ...steps.filter((step) => step.id === `veth.create:${namespace}` || step.id === `link.shape:${namespace}` || step.id === 'hostnat.create').map((step) => step.id),
+  ];
+  const eventsFile = join(instanceDir, EVENTS_FILE);
+  const tasks = taskSteps(spec, { instance, instanceDir, hostsFile, eventsFile, netnsOf: (ns) => netnsNames.get(ns) ?? '', addressOf: (ns) => addresses.get(ns) ?? null, resolveCommand: (t) => resolveCommand(t as unknown as ServiceSpec), hiddenPaths, stopTimeout, networkAfter, cgroupOf: (t) => (hasCgroups(cgroups) ? serviceCgroupStep(spec, instance, t, cgroups) : undefined) }, isolation);
+  steps.push(...tasks.steps);
+  return { env, instance, subnet: formatCidr(subnet), hostAddress, netns: [hub, ...netnsNames.values()], services, ...(tasks.tasks.length ? { tasks: tasks.tasks } : {}), steps };
 }
 
 /** Every service of the instance by name, so services call each other by name; the host too when it may be reached. */

@@ -4,6 +4,9 @@ import type { Emit } from './events.ts';
 import { BatchError, NotAttemptedError } from '../drivers/batch-error.ts';
 import { SetupError } from '../errors.ts';
 import type { Outcome } from './schedule.ts';
+import { cgroupHandlers } from './cgroup-handlers.ts';
+import { isolationHandlers, type IsolationContext } from './isolation-handlers.ts';
+import type { OutputLine } from '../drivers/types.ts';
 
 export interface HandlerItem<K extends StepKind> {
   readonly id: string;
@@ -21,7 +24,7 @@ export interface Handler<K extends StepKind> {
 /** A handler for every step kind: this does not compile until each kind is handled. */
 export type Handlers = { readonly [K in StepKind]: Handler<K> };
 
-export interface HandlerContext {
+export interface HandlerContext extends Pick<IsolationContext, 'keepVolumes' | 'taskFunctions' | 'plan'> {
   readonly drivers: Drivers;
   readonly emit: Emit;
   readonly signal: AbortSignal;
@@ -29,7 +32,10 @@ export interface HandlerContext {
   readonly services: Map<string, ServiceRecord>;
 }
 
-export function createHandlers({ drivers, emit, signal, services }: HandlerContext): Handlers {
+export function createHandlers(context: HandlerContext): Handlers {
+  const { drivers, emit, signal, services } = context;
+  // Output lines by service while its readiness waits for one (log() readiness).
+  const listeners = new Map<string, Set<(line: OutputLine) => void>>();
   const { net, processes, probe, files } = drivers;
   // Loss of every shaped link of a hub so far: the hub's filter is written whole, batch after batch.
   const hubLoss = new Map<string, Map<string, number>>();
@@ -50,12 +56,17 @@ export function createHandlers({ drivers, emit, signal, services }: HandlerConte
     'hostnat.delete': whole((items) => needs(drivers.ports, 'publish ports').unpublish(items.map((i) => i.args))),
     'file.write': each(async ({ args }) => files.write(args.path, args.content)),
     'file.remove': each(async ({ args }) => files.remove(args.path)),
+    ...cgroupHandlers(drivers),
+    ...isolationHandlers(context),
     'service.start': whole(async (items) => {
       const records = await processes.start(
         items.map(({ args }) => ({
           service: args,
           options: {
-            onOutput: (line) => emit({ kind: 'service.output', ...line }),
+            onOutput: (line) => {
+              emit({ kind: 'service.output', ...line });
+              for (const listener of listeners.get(line.service) ?? []) listener(line);
+            },
             onExit: (exit) => emit({ kind: 'service.exit', service: args.service, ...exit }),
           },
         })),
@@ -73,7 +84,12 @@ export function createHandlers({ drivers, emit, signal, services }: HandlerConte
         const started = Date.now();
         const record = services.get(item!.args.service);
         try {
-          await probe.waitReady(item!.args, { signal, exited: () => (record ? processes.exitOf(record) : undefined) });
+          const service = item!.args.service;
+          const onOutput = (listener: (line: OutputLine) => void) => {
+            listeners.set(service, new Set(listeners.get(service)).add(listener));
+            return () => listeners.get(service)?.delete(listener);
+          };
+          await probe.waitReady(item!.args, { signal, exited: () => (record ? processes.exitOf(record) : undefined), ...(record ? { record } : {}), onOutput });
           emit({ kind: 'service.ready', service: item!.args.service, ms: Date.now() - started });
           return [{ ok: true }];
         } catch (error) {

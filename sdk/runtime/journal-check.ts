@@ -1,8 +1,9 @@
 // A journal is replayed as root: every name and path it holds is checked again before it reaches
 // `ip`, `nft`, a signal or the file system, as if a stranger had written it.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hostInterface, instanceKey, isHostInterface, isInstanceInterface, parseNetns } from '../plan/names.ts';
 import type { Plan, Step } from '../plan/types.ts';
+import { cgroupProblem } from './cgroup-check.ts';
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
@@ -34,6 +35,23 @@ export function stepProblem(plan: Plan, step: Step, instancesPath: string): stri
       case 'hostnat.create':
       case 'hostnat.delete':
         return { hostIf: a.hostIf === hostInterface(plan.env, plan.instance), hostAddress: ipv4(a.hostAddress), published: natPorts(a.published), hostAccess: accessRules(a.hostAccess) };
+      case 'cgroup.create':
+      case 'cgroup.delete':
+        return { cgroup: cgroupProblem(a, plan.env, plan.instance) === undefined };
+      case 'volume.create':
+      case 'volume.remove':
+        return {
+          env: a.env === plan.env,
+          instance: a.instance === plan.instance,
+          volume: typeof a.volume === 'string' && /^[a-z][a-z0-9-]*$/.test(a.volume),
+          path: a.path === join(dirname(instancesPath), 'volumes', plan.env, plan.instance, String(a.volume)),
+          owner: Number.isInteger(a.uid) && (a.uid as number) >= 0 && Number.isInteger(a.gid) && (a.gid as number) >= 0,
+        };
+      case 'mounttarget.create':
+      case 'mounttarget.remove':
+        return { path: plainTarget(a.path), source: a.source === null || (typeof a.source === 'string' && a.source.startsWith('/') && !a.source.includes('\0')), instance: a.instance === key };
+      case 'task.run':
+      case 'task.stop':
       case 'service.start':
       case 'service.stop':
       case 'service.ready':
@@ -42,6 +60,13 @@ export function stepProblem(plan: Plan, step: Step, instancesPath: string): stri
   })();
   const bad = Object.entries(checks ?? { kind: false }).filter(([, ok]) => !ok).map(([field]) => field);
   return bad.length ? `step ${JSON.stringify(step.id)} (${String(step.kind)}) has unacceptable ${bad.join(', ')} for instance ${key}` : undefined;
+}
+
+/** A mount target: absolute, no `..`, `.` or empty part, nothing the launcher mounts itself. */
+function plainTarget(path: unknown): boolean {
+  if (typeof path !== 'string' || !path.startsWith('/') || path === '/' || /[\0,]/.test(path)) return false;
+  if (path.split('/').slice(1).some((part) => part === '' || part === '.' || part === '..')) return false;
+  return !['/proc', '/sys', '/dev'].some((dir) => path === dir || path.startsWith(`${dir}/`));
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

@@ -3,6 +3,8 @@
 //                                 events.ndjson, hosts, logs/
 //   reaping/<env>.<instance>.<PID>.<TIME>/   a folder being torn down by PID (0: left for gc)
 //   instances/.claim-*            a claim being prepared
+//   volumes/<env>/<instance>/<volume>/   volumes: outlive the instance folder; only down --volumes
+//                                 and `warren volumes rm` remove them
 // Everything root replays from here must be writable by root alone: checked before use.
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -29,10 +31,13 @@ export const JOURNAL = 'journal.ndjson';
 /** The instance's live network changes (impairments by namespace, partitions): rewritten whole by whoever changes them. */
 export const NETWORK_FILE = 'network.json';
 export { EVENTS_FILE } from '../plan/layout.ts';
+/** The unix socket a Node owner answers requests on (restart a service) while it owns the instance. */
+export const CONTROL_SOCKET = 'control.sock';
 const OWNER = 'owner.json';
 const INSTANCES = 'instances';
 const REAPING = 'reaping';
 const CLAIM_PREFIX = '.claim-';
+const VOLUMES = 'volumes';
 
 export function resolveStateDir(explicit?: string): string {
   return resolve(explicit ?? process.env.WARREN_STATE_DIR ?? '/run/warren');
@@ -44,6 +49,16 @@ function instancesDir(stateDir: string): string {
 
 export function instanceDir(stateDir: string, env: string, instance: string): string {
   return join(instancesDir(stateDir), instanceKey(env, instance));
+}
+
+/** Where every volume of a state dir lives: volumes/<env>/<instance>/<volume>. */
+export function volumesRoot(stateDir: string): string {
+  return join(stateDir, VOLUMES);
+}
+
+/** An instance's volumes, outside its instance folder: they outlive it. */
+export function volumesDir(stateDir: string, env: string, instance: string): string {
+  return join(stateDir, VOLUMES, env, instance);
 }
 
 /** The state dir that holds an instance folder (in instances/ or reaping/). */

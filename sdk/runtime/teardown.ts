@@ -12,6 +12,7 @@ import { Journal, readJournalText, replay, type JournalState } from './journal.t
 import { checkStateDir, JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, stateDirOf, takeOver } from './state.ts';
 import { releaseSubnet } from './subnets.ts';
 import { reapStalePortClaims, releasePorts } from './port-claims.ts';
+import { listCgroups, removeCgroupOrphans } from './cgroup-orphans.ts';
 
 export interface TeardownOptions {
   readonly drivers: Drivers;
@@ -38,7 +39,8 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
   const journal = Journal.open(path, { bestEffort: true });
   let errors: unknown[] = refused;
   try {
-    const handlers = createHandlers({ drivers, emit, signal: new AbortController().signal, services: services ?? new Map() });
+    // Volumes of an instance whose up finished are kept; a rolled-back up removes the ones it made.
+    const handlers = createHandlers({ drivers, emit, signal: new AbortController().signal, services: services ?? new Map(), keepVolumes: state.complete });
     errors = [...errors, ...(await undo(replayable, { handlers, journal, emit, results: state.results }))];
   } finally {
     journal.close();
@@ -114,6 +116,7 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
   const report: GcReport = { reaped: [], orphans: [], errors: [] };
   // Listed before the instances: anything created after this belongs to an instance listed below.
   const system = options.orphans ? await options.drivers.net.list() : { netns: [], hostLinks: [] };
+  const cgroups = options.orphans ? listCgroups(options.drivers) : [];
   // A state dir that does not exist has nothing to reap; one that others could write is refused.
   const instances = checkStateDir(stateDir) ? listInstances(stateDir) : [];
   const { owners } = options.drivers;
@@ -142,6 +145,7 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
     await options.drivers.net.deleteNetns(orphanNetns);
     await options.drivers.net.deleteHostLinks(orphanLinks.map((hostIf) => ({ hostIf, hub: '', bridge: '', hubIf: '', cidr: '' })));
     report.orphans.push(...orphanNetns, ...orphanLinks);
+    report.orphans.push(...(await removeCgroupOrphans(options.drivers, cgroups, knownKeys)));
   } catch (error) {
     report.errors.push(error);
   }

@@ -216,7 +216,9 @@ test('runWith (the SDK operation) returns the command\'s end and brings the inst
   await withInstance('wpair', 'rw', async (instance, stateDir) => {
     const spec = await loadRecipe(PAIR);
     let seen: Record<string, string> = {};
-    const result = await runWith(spec, ['sh', '-c', 'exit 5'], { instance, stateDir, stdio: 'ignore', onUp: (_, vars) => (seen = vars) });
+    const result = await runWith(spec, ['sh', '-c', 'exit 5'], { instance, stateDir, stdio: 'ignore', onUp: (_, vars) => {
+      seen = vars;
+    } });
     assert.equal({ exitCode: result.exitCode, kept: result.kept, instance: result.instance }, { exitCode: 5, kept: false, instance });
     assert.is(seen.WARREN_INSTANCE, instance);
     assert.match(seen.GREETER_URL!, /^http:\/\/10\.\d+\.\d+\.\d+:4302$/);

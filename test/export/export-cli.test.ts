@@ -96,7 +96,7 @@ test('abuse: an images file that is a symlink, writable by others, or another us
     const injected = await warren('export', 'k8s', CHECKOUT, '--images', real);
     assert.is(injected.code, 1);
     assert.match(injected.stderr, /image of 'user' "x\\nkind: Secret" is not an image reference/);
-    assert.match(injected.stderr, /no service is named "nobody"/);
+    assert.match(injected.stderr, /no service or task is named "nobody"/);
   } finally {
     dir.remove();
   }

@@ -29,7 +29,21 @@ const linkImpairments: EnvCheck = (spec) =>
     return [ns.vethLoc ? { ...note, loc: ns.vethLoc } : note];
   });
 
-const ENV_CHECKS: readonly EnvCheck[] = [sharedNamespaces, hostAccess, linkImpairments];
+/** A volume name mounted by several services is one folder locally; each StatefulSet claims its own. */
+const sharedVolumes: EnvCheck = (spec) => {
+  const users = new Map<string, string[]>();
+  for (const service of spec.services) {
+    for (const mount of Object.values(service.volumes ?? {})) {
+      if (mount.kind === 'volume' && !users.get(mount.name)?.includes(service.name)) users.set(mount.name, [...(users.get(mount.name) ?? []), service.name]);
+    }
+  }
+  return [...users].filter(([, names]) => names.length > 1).map(([volume, names]) => envNote(spec, `volume '${volume}' is one folder for ${names.map((n) => `'${n}'`).join(', ')} locally; each StatefulSet claims its own`));
+};
+
+/** env(name, { limits }): a ResourceQuota would refuse every pod without limits (the wait containers too). */
+const instanceLimits: EnvCheck = (spec) => (spec.options.limits ? [envNote(spec, 'limits of the whole instance: set a ResourceQuota on the namespace by hand (it needs limits on every container)')] : []);
+
+const ENV_CHECKS: readonly EnvCheck[] = [sharedNamespaces, sharedVolumes, hostAccess, linkImpairments, instanceLimits];
 
 function envNote(spec: EnvSpec, text: string): ExportNote {
   return { subject: 'env()', text, ...(spec.loc ? { loc: spec.loc } : {}) };

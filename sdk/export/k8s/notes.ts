@@ -3,8 +3,10 @@ import { relative } from 'node:path';
 import type { Loc, NamespaceSpec, ServiceSpec } from '../../../dsl/spec.ts';
 import type { ExportNote } from './types.ts';
 
+/** A note about a service, or about a task mapped as one (tasks.ts keeps its `once`). */
 export function serviceNote(service: ServiceSpec, text: string): ExportNote {
-  return { subject: `service '${service.name}'`, text, ...(service.loc ? { loc: service.loc } : {}) };
+  const kind = 'once' in service ? 'task' : 'service';
+  return { subject: `${kind} '${service.name}'`, text, ...(service.loc ? { loc: service.loc } : {}) };
 }
 
 export function namespaceNote(namespace: NamespaceSpec, text: string): ExportNote {

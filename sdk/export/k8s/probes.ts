@@ -21,6 +21,8 @@ const PROBES: { readonly [K in ReadySpec['kind']]: ProbeOf<K> } = {
     probe: { exec: { command: [...ready.argv] }, ...TIMING },
     note: `exec() readiness (${ready.argv[0] ?? ''}) runs inside the container, not on the host: the image must have it`,
   }),
+  // A log line has no probe of its own in Kubernetes: the pod is ready once it runs.
+  log: (ready) => ({ note: `log(/${ready.pattern}/) readiness has no Kubernetes probe: the container counts as ready once it runs` }),
   started: () => ({}),
 };
 

@@ -31,6 +31,8 @@ export const dependsOnMapping: ServiceMapping = ({ input, service, bridged }, pa
   const waits: IContainer[] = [];
   const notes: ExportNote[] = [];
   for (const name of service.dependsOn) {
+    // Tasks run as init containers of their own (tasks.ts).
+    if (input.spec.tasks?.some((t) => t.name === name)) continue;
     const dependency = input.spec.services.find((s) => s.name === name);
     const dependencyBridged = input.spec.namespaces.find((n) => n.name === dependency?.namespace)?.veth ?? false;
     if (dependency?.port === undefined) notes.push(serviceNote(service, `dependsOn '${name}', which has no port: Kubernetes starts it without waiting for '${name}'`));

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostInterface } from '../../../sdk/plan/names.ts';
 import { leakCount, leaksNow as resourceLeaks, listLinks, listNetns, listNftTables, type Leaks } from '../../helpers/resources.ts';
+import { removeCgroupTree } from '../../helpers/cgroups.ts';
 import { isRunning, readStat } from '../../../sdk/drivers/procfs.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -156,6 +157,7 @@ export function forceCleanup(scope: Scope): void {
     for (const table of listNftTables().filter((t) => t.split(' ')[1] === link)) quiet(['nft', 'delete', 'table', ...table.split(' ')]);
   }
   for (const claim of left.claims) rmSync(claim.split(' ')[0]!, { force: true });
+  for (const cgroup of left.cgroups) removeCgroupTree(cgroup);
   for (const dir of scope.stateDirs) {
     for (const sub of ['instances', 'reaping']) rmSync(join(dir, sub), { recursive: true, force: true });
     rmSync(join(dir, 'lock'), { force: true });
