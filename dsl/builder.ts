@@ -55,10 +55,12 @@ export interface TaskOptions<Known extends string> extends IsolationOptions {
   readonly capabilities?: readonly Capability[];
   /** Run only when a volume it mounts was created by this `up` (the first `up`, or after `down --volumes`). */
   readonly once?: boolean;
+  /** The container image `warren export k8s` runs this task from; ignored when running locally. */
+  readonly image?: string;
   /** `{ memory: '256m', cpus: 0.5, pids: 128 }`, as for a service (a cgroup of its own). */
   readonly limits?: Limits;
 }
-const taskOptionKeys = new Set(['env', 'dependsOn', 'cwd', 'capabilities', 'once', 'limits', ...isolationOptionKeys]);
+const taskOptionKeys = new Set(['env', 'dependsOn', 'cwd', 'capabilities', 'once', 'limits', 'image', ...isolationOptionKeys]);
 const namespaceOptionKeys = new Set(['hostAccess']);
 
 const brand = Symbol.for('warren.env-builder');
@@ -172,6 +174,7 @@ export class EnvBuilder<Namespaces extends string = never, Services extends stri
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       capabilities: Array.isArray(opts.capabilities) ? [...opts.capabilities] : ((opts.capabilities ?? []) as unknown as string[]),
       once: (opts.once ?? false) as boolean,
+      ...(opts.image === undefined ? {} : { image: opts.image }),
       fn,
       ...(opts.limits === undefined ? {} : { limits: (isRecord(opts.limits) ? { ...(opts.limits as Limits) } : opts.limits) as Limits }),
       ...isolationOf(opts),

@@ -77,7 +77,7 @@ export type MountSpec =
   | { readonly kind: 'tmpfs'; readonly size?: string };
 
 /** A one-shot process run on every `up` after its dependencies; it must exit 0. */
-export interface TaskSpec extends Omit<ServiceSpec, 'port' | 'publish' | 'ready' | 'image' | 'restart' | 'maxRestarts' | 'backoff' | 'watch'> {
+export interface TaskSpec extends Omit<ServiceSpec, 'port' | 'publish' | 'ready' | 'restart' | 'maxRestarts' | 'backoff' | 'watch'> {
   /** Runs only when a volume it mounts was created by this `up`. */
   readonly once: boolean;
   /** Its command is a function of the recipe, run by the orchestrator (`command` is then a label). */

@@ -99,6 +99,7 @@ export function validate(spec: EnvSpec): Issue[] {
   for (const issue of supervisionIssues(spec.options, 'options', 'env()')) add('invalid-option', issue.path, issue.message, spec.loc);
   (spec.tasks ?? []).forEach((task, i) => {
     for (const issue of supervisionIssues({ limits: task.limits }, `tasks[${i}]`, `task '${task.name}'`)) add('invalid-option', issue.path, issue.message, task.loc);
+    if (task.image !== undefined && imageProblem(task.image)) add('invalid-option', `tasks[${i}].image`, `task '${task.name}': image ${imageProblem(task.image)}`, task.loc);
   });
   issues.push(...isolationIssues(spec));
   return issues;

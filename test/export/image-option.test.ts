@@ -39,6 +39,19 @@ test('.service(…, { image }) is recorded; a malformed one is an issue at its l
   assert.not.ok('image' in env('x').namespace('a').service(['/bin/a']).spec.services[0]!, 'no image key when none is given (specs round-trip through JSON as before)');
 });
 
+test('.task(…, { image }) is recorded and checked the same way', () => {
+  const spec = env('img')
+    .namespace('a').veth()
+    .task('migrate', ['/app/migrate'], { image: 'registry.example.com/migrate:1' })
+    .task('seed', ['/app/seed'], { image: 'bad image' }) // @bad-task-image
+    .service(['/bin/a'], { dependsOn: ['migrate', 'seed'] })
+    .spec;
+  assert.is(spec.tasks?.[0]?.image, 'registry.example.com/migrate:1');
+  const issues = validate(spec).filter((i) => i.path.endsWith('.image'));
+  assert.equal(issues.map((i) => [i.path, i.loc?.line]), [['tasks[1].image', lineOf('bad-task-image')]]);
+  assert.match(issues[0]!.message, /task 'seed': image "bad image" is not an image reference/);
+});
+
 test('env(name, { images }) must map known services to well-formed references', () => {
   const spec = env('img', { images: { a: 'registry.example.com/a:1', ghost: 'registry.example.com/g:1', b: 'bad ref' } }) // @images
     .namespace('a').veth().service(['/bin/a'])

@@ -63,6 +63,16 @@ test('a service that depends only on a function task still gets what that task d
   assert.equal(api.spec.template.spec.initContainers.map((c: { name: string }) => c.name), ['migrate']);
 });
 
+test('a task\'s own image option is used when no map gives one', async () => {
+  const spec = env('own', { images: { api: 'r.example.com/api:1' } })
+    .namespace('api').veth()
+    .task('migrate', ['/app/migrate'], { image: 'r.example.com/own-migrate:3' })
+    .service(['/app/api'], 8080, { dependsOn: ['migrate'] })
+    .spec;
+  const { text } = await exportInstanceToK8s(spec, { check: true });
+  assert.match(text, /- name: migrate\n          image: r\.example\.com\/own-migrate:3/);
+});
+
 test('a task without an image fails the export like a service; a function task needs none', async () => {
   const spec = env('noimg', { images: { api: 'r.example.com/api:1' } })
     .namespace('api').veth()

@@ -15,7 +15,7 @@ export function resolveImages(spec: EnvSpec, fromFile: Readonly<Record<string, s
   const missing: (ServiceSpec | TaskSpec)[] = [];
   const runs = [...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)];
   for (const unit of runs) {
-    const image = fromFile[unit.name] ?? spec.options.images?.[unit.name] ?? ('image' in unit ? unit.image : undefined);
+    const image = fromFile[unit.name] ?? spec.options.images?.[unit.name] ?? unit.image;
     if (image === undefined) missing.push(unit);
     else images.set(unit.name, image);
   }
