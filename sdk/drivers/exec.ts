@@ -2,6 +2,7 @@
 // as the service's user when one is given.
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { constants } from 'node:os';
+import { basename } from 'node:path';
 import type { TaskShell } from '../../dsl/tasks.ts';
 import type { ServiceUser } from '../plan/types.ts';
 import type { ServiceRecord } from './types.ts';
@@ -57,7 +58,9 @@ function taskShell(record: ServiceRecord, options: ExecOptions): TaskShell {
   const inside = (command: string, args: readonly string[], opts: SpawnOptions) => {
     const shell = typeof opts.shell === 'string' ? opts.shell : '/bin/sh';
     const line = [command, ...args].join(' ');
-    return spawn(prefix[0]!, [...prefix.slice(1), shell, '-c', line], { ...opts, shell: false, cwd: '/', ...(options.env ? { env: { ...options.env } } : {}) });
+    // bash with a socket for stdin (Node's pipes) thinks sshd started it and reads ~/.bashrc: not ours to run.
+    const norc = basename(shell) === 'bash' ? ['--norc'] : [];
+    return spawn(prefix[0]!, [...prefix.slice(1), shell, ...norc, '-c', line], { ...opts, shell: false, cwd: '/', ...(options.env ? { env: { ...options.env } } : {}) });
   };
   let configured: Promise<TaskShell> | undefined;
   const load = () => (configured ??= loadZx().then(({ $ }) => $({ spawn: inside as never, quiet: true, verbose: false }) as unknown as TaskShell));
