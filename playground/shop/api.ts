@@ -7,7 +7,15 @@ import { createClient } from 'redis';
 const db = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4 });
 const cache = createClient({ url: process.env.REDIS_URL });
 cache.on('error', (error: Error) => console.error(`redis: ${error.message}`));
-await cache.connect();
+// The client reconnects by itself; the first connection must work for /health to pass.
+await cache.connect().catch((error: Error) => {
+  console.error(`api: cannot reach redis at ${process.env.REDIS_URL}: ${error.message}`);
+  process.exit(1);
+});
+process.on('uncaughtException', (error) => {
+  console.error(`api: ${error.stack ?? error.message}`);
+  process.exit(1);
+});
 
 interface Order {
   readonly id: number;
