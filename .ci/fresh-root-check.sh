@@ -89,7 +89,7 @@ step "npm run setup" npm run setup
 hosts=$(cat /etc/hosts)
 step "npm run setup, again (idempotent)" npm run setup
 [ "$(cat /etc/hosts)" = "$hosts" ] || die "the second npm run setup changed /etc/hosts"
-grep -q 'installing\|apt-get' "$logs/npm-run-setup--again--idempotent-.log" && die "the second npm run setup ran apt-get again"
+grep -q '^warren setup: apt-get' "$logs/npm-run-setup--again--idempotent-.log" && die "the second npm run setup ran apt-get again"
 launchers=$(launcher_builds)
 [ "$(printf '%s\n' "$launchers" | grep -c .)" -eq 1 ] || die "npm run setup did not build exactly one service launcher in node_modules/.cache/warren: '$launchers'"
 brought_up=1

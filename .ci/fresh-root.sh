@@ -146,6 +146,10 @@ for file in /etc/ssl/certs/ca-certificates.crt /etc/npmrc; do
     cp -L "$file" "$root$file"
   fi
 done
+# As in any chroot or container: packages install but start no daemon (postgresql, redis-server
+# and nginx would otherwise start, in the host's network namespace, and outlive the check).
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 0755 "$root/usr/sbin/policy-rc.d"
 mkdir -p "$root/work/warren" "$root/ci"
 git ls-files -z | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C "$root/work/warren"
 cp .ci/fresh-root-check.sh "$root/ci/check.sh"
