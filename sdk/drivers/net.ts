@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { NETNS_PREFIX } from '../plan/names.ts';
 import type { NetDriver } from './types.ts';
 import { CommandError } from '../errors.ts';
@@ -29,7 +29,7 @@ export function createNetDriver(): NetDriver {
     async list() {
       // Read from the file system, not from `ip`: every `up` asks, and a spawn costs more.
       const netns = existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR).filter((name) => name.startsWith(NETNS_PREFIX)) : [];
-      return { netns, hostLinks: readdirSync('/sys/class/net').filter((name) => HOST_LINK.test(name)) };
+      return { netns, hostLinks: interfacesHere().filter((name) => HOST_LINK.test(name)) };
     },
 
     async createNetns(names) {
@@ -88,11 +88,24 @@ export function createNetDriver(): NetDriver {
 }
 
 /**
+ * The interfaces of this process's network namespace. From /proc/self/net/dev, not /sys/class/net:
+ * sysfs shows the namespace of whoever mounted it, which in a private network namespace (the bench's
+ * sandbox, a container) is not ours.
+ */
+function interfacesHere(): string[] {
+  return readFileSync('/proc/self/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .map((line) => line.split(':')[0]!.trim())
+    .filter(Boolean);
+}
+
+/**
  * Waits (bounded) for host links to vanish: the kernel dismantles a deleted namespace's veths
  * some milliseconds after `netns del` (~30 ms, more when many go at once).
  */
 async function waitUntilGone(links: readonly string[]): Promise<void> {
-  if (!(await waitUntil(() => !links.some((link) => existsSync(`/sys/class/net/${link}`)), 5000))) {
+  if (!(await waitUntil(() => !interfacesHere().some((name) => links.includes(name)), 5000))) {
     throw new Error(`host link ${links.join(', ')} exists: another instance of the same name, or one still being removed`);
   }
 }
