@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { NETNS_PREFIX } from '../plan/names.ts';
 import type { NetDriver } from './types.ts';
-import { CommandError } from '../errors.ts';
+import { CommandError, SetupError } from '../errors.ts';
 import { run } from './command.ts';
 import { BatchError, settleEach } from './batch-error.ts';
 import { groupBy, ipBatch, reindex } from './ip.ts';
@@ -169,7 +169,11 @@ async function guardHost(hostIfs: readonly string[], exceptions: readonly string
 
 /** Idempotent in one atomic nft run: `add table` is a no-op for a table that exists. */
 async function unguardHost(hostIfs: readonly string[]): Promise<void> {
-  if (hostIfs.length) await nft(hostIfs.map((name) => `add table inet ${name}\ndelete table inet ${name}`).join('\n'));
+  if (!hostIfs.length) return;
+  await nft(hostIfs.map((name) => `add table inet ${name}\ndelete table inet ${name}`).join('\n')).catch((error: unknown) => {
+    // Without nft there is no table to delete: the undo of a guard that was never made succeeds.
+    if (!(error instanceof SetupError)) throw error;
+  });
 }
 
 function nft(script: string) {
@@ -181,7 +185,7 @@ async function nftRun(argv: string[], input?: string) {
     return await run(argv, input);
   } catch (error) {
     if (error instanceof CommandError && error.exitCode === undefined && /ENOENT/.test(error.stderr)) {
-      throw new Error('nft (nftables) is not installed: warren needs it to keep instances from reaching the host; run `npm run setup`');
+      throw new SetupError('nft (nftables) is not installed: warren needs it to keep instances from reaching the host; run `npm run setup`');
     }
     throw error;
   }

@@ -5,7 +5,7 @@ import { formatTable, type Config, type Row } from './lib/harness.ts';
 import { SEED } from './lib/random.ts';
 import { describeLeaks, emptyLeaks, leakCount, runLeaks, TAG } from './lib/system.ts';
 
-export const CATEGORIES = ['faults', 'crashes', 'signals', 'hostile', 'concurrency', 'bad-input', 'isolation', 'supervision', 'volumes'] as const;
+export const CATEGORIES = ['faults', 'crashes', 'signals', 'hostile', 'concurrency', 'bad-input', 'isolation', 'supervision', 'volumes', 'hostile-machine'] as const;
 
 export async function runCategories(config: Config): Promise<Row[]> {
   process.setSourceMapsEnabled(true);
@@ -22,6 +22,7 @@ export async function runCategories(config: Config): Promise<Row[]> {
       case 'isolation': return (await import('./categories/isolation.ts')).isolation;
       case 'supervision': return (await import('./categories/supervision.ts')).supervision;
       case 'volumes': return (await import('./categories/volumes.ts')).volumes;
+      case 'hostile-machine': return (await import('./categories/hostile-machine.ts')).hostileMachine;
     }
   };
   for (const name of CATEGORIES) {
