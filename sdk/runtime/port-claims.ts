@@ -2,15 +2,12 @@
 // created with O_EXCL, so two `up`s (of any state dir) never publish the same port. Released when
 // the instance's teardown completes; a claim whose instance folder is gone from its state dir is
 // stale, and gc (or the next claim of that port) removes it. The model is subnets.ts.
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortError } from '../errors.ts';
-import { assertPrivateDir, instanceExists } from './state.ts';
+import { isStale, openRegistry, readClaim, releaseClaim, removeIfStale, tryClaim, type ClaimRecord } from './claim-files.ts';
 
-interface PortClaim {
-  readonly stateDir: string;
-  /** `<env>.<instance>`: the folder name in the state dir. */
-  readonly key: string;
+interface PortClaim extends ClaimRecord {
   readonly service: string;
   readonly pid: number;
 }
@@ -33,8 +30,8 @@ export function portRange(): { first: number; last: number } {
 
 /** Who claimed `port` (an instance of some state dir), or undefined when it is free or the claim is stale. */
 export function portClaimOf(port: number): PortClaim | undefined {
-  const claim = readClaim(join(portRegistryDir(), String(port)));
-  return claim && instanceExists(claim.stateDir, claim.key) ? claim : undefined;
+  const claim = readClaim<PortClaim>(join(portRegistryDir(), String(port)));
+  return claim && !isStale(claim) ? claim : undefined;
 }
 
 export interface PortWish {
@@ -98,8 +95,7 @@ export function peekPorts(wishes: readonly PortWish[], busy: (port: number) => b
 export function releasePorts(stateDir: string, key: string): void {
   for (const name of registryEntries()) {
     const path = join(portRegistryDir(), name);
-    const claim = readClaim(path);
-    if (claim?.stateDir === stateDir && claim.key === key) unlinkQuietly(path);
+    releaseClaim(path, { stateDir, key });
   }
 }
 
@@ -112,18 +108,14 @@ export function reapStalePortClaims(): void {
 export function claimedPorts(): Map<number, PortClaim> {
   const claims = new Map<number, PortClaim>();
   for (const name of registryEntries()) {
-    const claim = readClaim(join(portRegistryDir(), name));
+    const claim = readClaim<PortClaim>(join(portRegistryDir(), name));
     if (claim) claims.set(Number(name), claim);
   }
   return claims;
 }
 
 function ensureRegistry(): string {
-  const dir = portRegistryDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Claims are read back as root: a registry someone else can write could name any state dir.
-  assertPrivateDir(dir);
-  return dir;
+  return openRegistry(portRegistryDir());
 }
 
 function registryEntries(): string[] {
@@ -131,70 +123,5 @@ function registryEntries(): string[] {
     return readdirSync(portRegistryDir()).filter((name) => /^\d{1,5}$/.test(name));
   } catch {
     return [];
-  }
-}
-
-function readClaim(path: string): PortClaim | undefined {
-  try {
-    const claim = JSON.parse(readFileSync(path, 'utf8')) as PortClaim;
-    return typeof claim.stateDir === 'string' && typeof claim.key === 'string' ? claim : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function tryClaim(path: string, claim: PortClaim): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, JSON.stringify(claim));
-      closeSync(fd);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!removeIfStale(path)) return false;
-    }
-  }
-  return false;
-}
-
-/** A stale claim is moved aside, then checked to be the very file judged stale (a claim made meanwhile is put back). */
-function removeIfStale(path: string): boolean {
-  let ino: number;
-  let claim: PortClaim | undefined;
-  try {
-    ino = statSync(path).ino;
-    claim = readClaim(path);
-  } catch {
-    return true;
-  }
-  if (!claim) {
-    // Half-written by a crash a moment ago, or being written now: only an old one is stale.
-    if (Date.now() - statSync(path).mtimeMs < 60_000) return false;
-  } else if (instanceExists(claim.stateDir, claim.key)) {
-    return false;
-  }
-  const aside = `${path}.stale.${process.pid}`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return true;
-  }
-  if (statSync(aside).ino !== ino) {
-    try {
-      linkSync(aside, path);
-    } catch {
-      // claimed again meanwhile; theirs stands
-    }
-  }
-  unlinkQuietly(aside);
-  return true;
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
   }
 }

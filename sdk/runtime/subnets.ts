@@ -1,16 +1,13 @@
 // Machine-wide subnet claims, shared by every state dir: one file per /24, created with O_EXCL,
 // so two `up`s (of any state dir) never get overlapping subnets. Released when the instance's
 // teardown completes; a claim whose instance folder is gone from its state dir is stale.
-import { linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstanceError, PoolError } from '../errors.ts';
-import { instanceExists } from './state.ts';
+import { openRegistry, releaseClaim, tryClaim, type ClaimRecord } from './claim-files.ts';
 import { allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, parseCidr, poolProblem, type Cidr } from '../plan/subnet.ts';
 
-interface Claim {
-  readonly stateDir: string;
-  /** `<env>.<instance>`: the folder name in the state dir. */
-  readonly key: string;
+interface Claim extends ClaimRecord {
   readonly pid: number;
 }
 
@@ -41,8 +38,7 @@ function poolFor(prefix: number): Cidr {
 /** Claims the first free block of `prefix` that overlaps no host route; throws POOL_EXHAUSTED. */
 export function claimSubnet(stateDir: string, key: string, prefix: number, hostRoutes: readonly string[]): Cidr {
   const pool = poolFor(prefix);
-  const dir = registryDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dir = openRegistry(registryDir());
   const routes = hostRoutes.map(parseCidr);
   const claim: Claim = { stateDir, key, pid: process.pid };
   for (let taken = [...routes]; ; ) {
@@ -55,7 +51,7 @@ export function claimSubnet(stateDir: string, key: string, prefix: number, hostR
       mine.push(unit);
     }
     if (mine.length === units.length) return block;
-    for (const unit of mine) release(join(dir, unit), claim);
+    for (const unit of mine) releaseClaim(join(dir, unit), claim);
     taken = [...taken, block];
   }
 }
@@ -73,7 +69,7 @@ export function peekSubnet(prefix: number, hostRoutes: readonly string[]): Cidr 
 /** Gives back the claims of `key` in `stateDir` (only those: a claim is checked before removal). */
 export function releaseSubnet(stateDir: string, key: string, subnet: string | undefined): void {
   if (!subnet) return;
-  for (const unit of unitsOf(parseCidr(subnet))) release(join(registryDir(), unit), { stateDir, key });
+  for (const unit of unitsOf(parseCidr(subnet))) releaseClaim(join(registryDir(), unit), { stateDir, key });
 }
 
 /** The subnets claimed now, for `plan` to show what an `up` would get. */
@@ -89,61 +85,4 @@ function unitsOf(block: Cidr): string[] {
   const units: string[] = [];
   for (let base = block.base; base < block.base + cidrSize(block); base += 2 ** (32 - UNIT)) units.push(formatIp(base));
   return units;
-}
-
-function tryClaim(path: string, claim: Claim): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, JSON.stringify(claim));
-      closeSync(fd);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!removeIfStale(path)) return false;
-    }
-  }
-  return false;
-}
-
-/** A claim is stale when its instance has no folder left in its state dir (neither up nor being torn down). */
-function removeIfStale(path: string): boolean {
-  let ino: number;
-  let claim: Claim;
-  try {
-    ino = statSync(path).ino;
-    claim = JSON.parse(readFileSync(path, 'utf8')) as Claim;
-  } catch {
-    return true; // vanished or half-written by a crash: try again
-  }
-  if (instanceExistsFor(claim)) return false;
-  // Moved aside, then checked to be the very file judged stale: a claim made meanwhile is put back.
-  const aside = `${path}.stale.${process.pid}`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return true;
-  }
-  if (statSync(aside).ino !== ino) {
-    try {
-      linkSync(aside, path);
-    } catch {
-      // someone claimed it again meanwhile; theirs stands
-    }
-  }
-  unlinkSync(aside);
-  return true;
-}
-
-function instanceExistsFor(claim: Claim): boolean {
-  return instanceExists(claim.stateDir, claim.key);
-}
-
-function release(path: string, owner: Pick<Claim, 'stateDir' | 'key'>): void {
-  try {
-    const claim = JSON.parse(readFileSync(path, 'utf8')) as Claim;
-    if (claim.stateDir === owner.stateDir && claim.key === owner.key) unlinkSync(path);
-  } catch {
-    // already released
-  }
 }
