@@ -2,37 +2,16 @@
 // start and removed after they stopped (undo, down, gc).
 import type { CgroupDriver, Drivers } from '../drivers/types.ts';
 import { SetupError } from '../errors.ts';
-import { BatchError, NotAttemptedError } from '../drivers/batch-error.ts';
-import type { CgroupArgs } from '../plan/types.ts';
-import type { Outcome } from './schedule.ts';
+import { whole, type Handler } from './handler-kit.ts';
 
-/** The shape of handlers.ts's Handler, spelled here so the two files do not import each other. */
-interface CgroupHandler {
-  readonly batch: true;
-  apply(items: readonly { readonly args: CgroupArgs }[]): Promise<readonly Outcome[]>;
-}
 
-export function cgroupHandlers(drivers: Drivers): { readonly 'cgroup.create': CgroupHandler; readonly 'cgroup.delete': CgroupHandler } {
+export function cgroupHandlers(drivers: Drivers): { readonly 'cgroup.create': Handler<'cgroup.create'>; readonly 'cgroup.delete': Handler<'cgroup.delete'> } {
   const driver = (): CgroupDriver => {
     if (!drivers.cgroups) throw new SetupError('these drivers have no cgroups: the plan asks for resource limits');
     return drivers.cgroups;
   };
   return {
-    'cgroup.create': { batch: true, apply: (items) => asOne(() => driver().create(items.map((i) => i.args)), items.length) },
-    'cgroup.delete': { batch: true, apply: (items) => asOne(() => driver().remove(items.map((i) => i.args)), items.length) },
+    'cgroup.create': whole<'cgroup.create'>((items) => driver().create(items.map((i) => i.args))),
+    'cgroup.delete': whole<'cgroup.delete'>((items) => driver().remove(items.map((i) => i.args))),
   };
-}
-
-/** One driver call for the batch; a BatchError blames only the cgroups that failed (the rest were done, or never tried). */
-async function asOne(work: () => Promise<void>, count: number): Promise<readonly Outcome[]> {
-  try {
-    await work();
-    return Array.from({ length: count }, () => ({ ok: true }) as const);
-  } catch (error) {
-    if (!(error instanceof BatchError)) return Array.from({ length: count }, () => ({ ok: false, error }) as const);
-    return Array.from({ length: count }, (_, i): Outcome => {
-      if (error.failures.has(i)) return { ok: false, error: error.failures.get(i) };
-      return i < error.tried ? { ok: true } : { ok: false, error: new NotAttemptedError('another cgroup of the batch failed') };
-    });
-  }
 }

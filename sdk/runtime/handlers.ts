@@ -1,25 +1,13 @@
-import type { StepArgs, StepKind } from '../plan/types.ts';
+import type { StepKind } from '../plan/types.ts';
+import { each, whole, type Handler } from './handler-kit.ts';
+
+export type { Handler, HandlerItem } from './handler-kit.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import type { Emit } from './events.ts';
-import { BatchError, NotAttemptedError } from '../drivers/batch-error.ts';
 import { SetupError } from '../errors.ts';
-import type { Outcome } from './schedule.ts';
 import { cgroupHandlers } from './cgroup-handlers.ts';
 import { isolationHandlers, type IsolationContext } from './isolation-handlers.ts';
 import type { OutputLine } from '../drivers/types.ts';
-
-export interface HandlerItem<K extends StepKind> {
-  readonly id: string;
-  readonly args: StepArgs[K];
-  /** For undo kinds: what the forward step returned (a service's pid). */
-  readonly result?: unknown;
-}
-
-export interface Handler<K extends StepKind> {
-  /** Items of one kind that are ready together go to one call: one `ip -batch` for all of them. */
-  readonly batch: boolean;
-  apply(items: readonly HandlerItem<K>[]): Promise<readonly Outcome[]>;
-}
 
 /** A handler for every step kind: this does not compile until each kind is handled. */
 export type Handlers = { readonly [K in StepKind]: Handler<K> };
@@ -104,44 +92,4 @@ export function createHandlers(context: HandlerContext): Handlers {
 function needs<T>(driver: T | undefined, what: string): T {
   if (!driver) throw new SetupError(`these drivers cannot ${what}`);
   return driver;
-}
-
-/**
- * One driver call for the whole batch. A BatchError says which items failed and which were
- * never tried, so only the failing step is blamed; any other error fails the batch as one.
- */
-function whole<K extends StepKind>(work: (items: readonly HandlerItem<K>[]) => Promise<readonly unknown[] | void>): Handler<K> {
-  return {
-    batch: true,
-    async apply(items) {
-      try {
-        const results = await work(items);
-        return items.map((_, i): Outcome => (results?.[i] === undefined ? { ok: true } : { ok: true, result: results[i] }));
-      } catch (error) {
-        if (!(error instanceof BatchError)) return items.map(() => ({ ok: false, error }) as const);
-        const blamed = [...error.failures.keys()].map((i) => items[i]?.id).join(', ');
-        return items.map((_, i): Outcome => {
-          if (error.failures.has(i)) return { ok: false, error: error.failures.get(i) };
-          if (i < error.tried) return error.results[i] === undefined ? { ok: true } : { ok: true, result: error.results[i] };
-          return { ok: false, error: new NotAttemptedError(`${blamed} failed in the same batch`) };
-        });
-      }
-    },
-  };
-}
-
-/** One driver call per item, all at once. */
-function each<K extends StepKind>(work: (item: HandlerItem<K>) => Promise<unknown>): Handler<K> {
-  return {
-    batch: true,
-    apply: (items) =>
-      Promise.all(
-        items.map((item) =>
-          work(item).then(
-            (result): Outcome => (result === undefined ? { ok: true } : { ok: true, result }),
-            (error: unknown): Outcome => ({ ok: false, error }),
-          ),
-        ),
-      ),
-  };
 }

@@ -4,9 +4,9 @@
 import type { TaskFunction } from '../../dsl/tasks.ts';
 import type { Drivers, MountDriver, ServiceRecord } from '../drivers/types.ts';
 import { SetupError } from '../errors.ts';
-import type { Plan, StepArgs } from '../plan/types.ts';
+import type { Plan } from '../plan/types.ts';
 import type { Emit } from './events.ts';
-import type { Outcome } from './schedule.ts';
+import { each, type Handler } from './handler-kit.ts';
 import { runTask } from './tasks.ts';
 
 export interface IsolationContext {
@@ -22,11 +22,7 @@ export interface IsolationContext {
 
 type Kind = 'volume.create' | 'volume.remove' | 'mounttarget.create' | 'mounttarget.remove' | 'task.run' | 'task.stop';
 
-/** The shape of handlers.ts's Handler, spelled here so the two files do not import each other. */
-interface IsolationHandler<K extends Kind> {
-  readonly batch: true;
-  apply(items: readonly { readonly args: StepArgs[K]; readonly result?: unknown }[]): Promise<readonly Outcome[]>;
-}
+type IsolationHandler<K extends Kind> = Handler<K>;
 
 export function isolationHandlers(ctx: IsolationContext): { readonly [K in Kind]: IsolationHandler<K> } {
   const mounts = (): MountDriver => {
@@ -62,17 +58,3 @@ export function isolationHandlers(ctx: IsolationContext): { readonly [K in Kind]
   };
 }
 
-function each<K extends Kind>(work: (item: { readonly args: StepArgs[K]; readonly result?: unknown }) => Promise<unknown>): IsolationHandler<K> {
-  return {
-    batch: true,
-    apply: (items) =>
-      Promise.all(
-        items.map((item) =>
-          work(item).then(
-            (result): Outcome => (result === undefined ? { ok: true } : { ok: true, result }),
-            (error: unknown): Outcome => ({ ok: false, error }),
-          ),
-        ),
-      ),
-  };
-}
