@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Impairment } from '../../dsl/units.ts';
 import { cacheDirFor, isCacheFile } from '../cache-dir.ts';
 import { SetupError } from '../errors.ts';
@@ -17,6 +16,7 @@ import { relayPorts } from '../plan/names.ts';
 import { capture } from './command.ts';
 import { ipBatch } from './ip.ts';
 import { readStat, isRunning } from './procfs.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 const SOURCE = join('sdk', 'drivers', 'delay', 'delay-line.c');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror'];
@@ -126,7 +126,7 @@ export function delayLinePath(): Promise<string> {
 }
 
 async function build(): Promise<string> {
-  const source = join(packageRoot(), SOURCE);
+  const source = join(PACKAGE_ROOT, SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
   const cacheDir = cacheDirFor(source);
   const binary = join(cacheDir, `${BINARY}-${key}`);
@@ -145,12 +145,6 @@ async function build(): Promise<string> {
   return binary;
 }
 
-function packageRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, SOURCE))) return dir;
-  }
-  throw new Error(`warren: ${SOURCE} not found above ${fileURLToPath(import.meta.url)}`);
-}
 
 /** The folder of a control file, made private (0700) if missing. */
 export function ensureControlDir(control: string): void {

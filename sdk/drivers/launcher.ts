@@ -3,22 +3,15 @@
 // builds it ahead of time; `up` builds it before creating anything if it is missing.
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { cacheDirFor, isCacheFile, trustedCacheDir } from '../cache-dir.ts';
 import { SetupError } from '../errors.ts';
 import { capture } from './command.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 const SOURCE = join('sdk', 'drivers', 'launcher', 'launch.c');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror'];
 
-/** The package root: found by walking up, so it is the same from the sources and from the bundle in sdk/dist. */
-function packageRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, SOURCE))) return dir;
-  }
-  throw new Error(`warren: ${SOURCE} not found above ${fileURLToPath(import.meta.url)}`);
-}
 
 let built: Promise<string> | undefined;
 
@@ -40,7 +33,7 @@ function cachedBuild(): Promise<string> {
 }
 
 async function build(): Promise<string> {
-  const root = packageRoot();
+  const root = PACKAGE_ROOT;
   const source = join(root, SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
   // A folder only we can write (verified, else CacheError): root executes what is in it.

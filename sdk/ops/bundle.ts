@@ -2,8 +2,7 @@
 // in (esbuild, inline source maps), that runs wherever the warren package is installed. The same
 // input gives the same bytes: nothing in it depends on time, order of the file system or the machine.
 import { existsSync } from 'node:fs';
-import { dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, relative, resolve, sep } from 'node:path';
 import type { Plugin } from 'esbuild';
 import type { ServiceSpec } from '../../dsl/spec.ts';
 import { BUNDLE_SDK_KEY, type BundleData } from '../bundle/load.ts';
@@ -11,6 +10,7 @@ import { CompileError, RecipeError, SpecError } from '../errors.ts';
 import { writeFileAside } from '../files.ts';
 import { loadRecipe } from '../recipe/load.ts';
 import { preflight } from './check.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 export interface BundleOptions {
   /** Where to write it (omit to get the text only). */
@@ -109,7 +109,7 @@ export default (await warren.loadBundle(bundle, warren, import.meta.url)).main(i
 
 /** `warren` (and the package's own sources, when a recipe imports them by path) read from the SDK that loads the bundle. */
 function sdkFromGlobal(): Plugin {
-  const root = packageRoot();
+  const root = PACKAGE_ROOT;
   const inside = [join(root, 'sdk') + sep, join(root, 'dsl') + sep];
   return {
     name: 'warren-sdk-from-loader',
@@ -125,9 +125,3 @@ function sdkFromGlobal(): Plugin {
   };
 }
 
-function packageRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'dsl', 'index.ts')) && existsSync(join(dir, 'package.json'))) return dir;
-  }
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-}

@@ -2,10 +2,11 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
 import { cacheDirFor, readCacheFile, sha256, writeCacheFile } from '../cache-dir.ts';
 import { CompileError } from '../errors.ts';
+import { FROM_SOURCE, PACKAGE_ROOT } from '../package-root.ts';
 
 export { CompileError } from '../errors.ts';
 
@@ -13,11 +14,10 @@ export { CompileError } from '../errors.ts';
  * `warren` imports resolve to the entry of the SDK that is running (the sources under tsx, the
  * bundle in sdk/dist otherwise), so a recipe and the CLI share one module instance.
  */
-const SDK_ENTRY = import.meta.url.endsWith('.ts') ? new URL('../index.ts', import.meta.url).href : new URL('./sdk/index.js', import.meta.url).href;
+const SDK_ENTRY = FROM_SOURCE ? new URL('../index.ts', import.meta.url).href : new URL('./sdk/index.js', import.meta.url).href;
 /** Part of the cache key: bump when the build options below change. */
 const COMPILE_SETTINGS = 'esm-node20-inline-map-v3';
 
-const PACKAGE_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../' : '../../../', import.meta.url));
 const SOURCE_ENTRIES = new Set([join(PACKAGE_ROOT, 'sdk', 'index.ts'), join(PACKAGE_ROOT, 'dsl', 'index.ts')]);
 
 /**

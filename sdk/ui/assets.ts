@@ -1,11 +1,11 @@
 // The page's files: the bundle `npm run build` wrote to sdk/dist/ui, or, when the page's sources
 // are newer (working on warren itself), a fresh bundle built in memory. Either way nothing comes
 // from the network, and a bundle someone else could have written is never served.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { readCacheFile } from '../cache-dir.ts';
-import { buildWeb, newestWebSource, WEB_DIR, WEB_OUT } from './web-build.js';
+import { buildWeb, newestWebSource, WEB_OUT } from './web-build.js';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 export interface WebAssets {
   readonly js: string;
@@ -14,16 +14,9 @@ export interface WebAssets {
   readonly source: 'package' | 'built';
 }
 
-/** The package root: found by walking up, so it is the same from the sources and from the bundle in sdk/dist. */
-function packageRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, WEB_DIR)) || existsSync(join(dir, WEB_OUT))) return dir;
-  }
-  throw new Error(`warren: ${WEB_DIR} not found above ${fileURLToPath(import.meta.url)}`);
-}
 
 export async function loadWebAssets(): Promise<WebAssets> {
-  const root = packageRoot();
+  const root = PACKAGE_ROOT;
   const js = join(root, WEB_OUT, 'app.js');
   const css = join(root, WEB_OUT, 'app.css');
   if (mtime(js) >= newestWebSource(root) && mtime(css) >= newestWebSource(root)) {
