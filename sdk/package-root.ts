@@ -15,5 +15,22 @@ function findRoot(): string {
   throw new Error(`warren: the package root (package.json beside sdk/index.ts) was not found above ${here}`);
 }
 
-/** The package's root folder (the one with package.json, sdk/ and dsl/). */
-export const PACKAGE_ROOT = findRoot();
+let root: string | undefined;
+
+/**
+ * The package's root folder (the one with package.json, sdk/ and dsl/). Looked up on first use, not
+ * at import: a recipe bundled with the whole SDK inside runs from where no package is.
+ */
+export function packageRoot(): string {
+  root ??= findRoot();
+  return root;
+}
+
+/** The package root, or undefined where there is none (the SDK bundled into a recipe elsewhere). */
+export function packageRootIfAny(): string | undefined {
+  try {
+    return packageRoot();
+  } catch {
+    return undefined;
+  }
+}

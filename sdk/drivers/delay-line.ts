@@ -16,7 +16,7 @@ import { relayPorts } from '../plan/names.ts';
 import { capture } from './command.ts';
 import { ipBatch } from './ip.ts';
 import { readStat, isRunning } from './procfs.ts';
-import { PACKAGE_ROOT } from '../package-root.ts';
+import { packageRoot } from '../package-root.ts';
 
 const SOURCE = join('sdk', 'drivers', 'delay', 'delay-line.c');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror'];
@@ -126,7 +126,7 @@ export function delayLinePath(): Promise<string> {
 }
 
 async function build(): Promise<string> {
-  const source = join(PACKAGE_ROOT, SOURCE);
+  const source = join(packageRoot(), SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
   const cacheDir = cacheDirFor(source);
   const binary = join(cacheDir, `${BINARY}-${key}`);

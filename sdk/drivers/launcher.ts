@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { cacheDirFor, isCacheFile, trustedCacheDir } from '../cache-dir.ts';
 import { SetupError } from '../errors.ts';
 import { capture } from './command.ts';
-import { PACKAGE_ROOT } from '../package-root.ts';
+import { packageRoot } from '../package-root.ts';
 
 const SOURCE = join('sdk', 'drivers', 'launcher', 'launch.c');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror'];
@@ -33,7 +33,7 @@ function cachedBuild(): Promise<string> {
 }
 
 async function build(): Promise<string> {
-  const root = PACKAGE_ROOT;
+  const root = packageRoot();
   const source = join(root, SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
   // A folder only we can write (verified, else CacheError): root executes what is in it.

@@ -10,7 +10,7 @@ import { CompileError, RecipeError, SpecError } from '../errors.ts';
 import { writeFileAside } from '../files.ts';
 import { loadRecipe } from '../recipe/load.ts';
 import { preflight } from './check.ts';
-import { PACKAGE_ROOT } from '../package-root.ts';
+import { packageRoot } from '../package-root.ts';
 
 export interface BundleOptions {
   /** Where to write it (omit to get the text only). */
@@ -109,7 +109,7 @@ export default (await warren.loadBundle(bundle, warren, import.meta.url)).main(i
 
 /** `warren` (and the package's own sources, when a recipe imports them by path) read from the SDK that loads the bundle. */
 function sdkFromGlobal(): Plugin {
-  const root = PACKAGE_ROOT;
+  const root = packageRoot();
   const inside = [join(root, 'sdk') + sep, join(root, 'dsl') + sep];
   return {
     name: 'warren-sdk-from-loader',

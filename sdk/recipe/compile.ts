@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
 import { cacheDirFor, readCacheFile, sha256, writeCacheFile } from '../cache-dir.ts';
 import { CompileError } from '../errors.ts';
-import { FROM_SOURCE, PACKAGE_ROOT } from '../package-root.ts';
+import { FROM_SOURCE, packageRootIfAny } from '../package-root.ts';
 
 export { CompileError } from '../errors.ts';
 
@@ -18,8 +18,6 @@ const SDK_ENTRY = FROM_SOURCE ? new URL('../index.ts', import.meta.url).href : n
 /** Part of the cache key: bump when the build options below change. */
 const COMPILE_SETTINGS = 'esm-node20-inline-map-v3';
 
-const SOURCE_ENTRIES = new Set([join(PACKAGE_ROOT, 'sdk', 'index.ts'), join(PACKAGE_ROOT, 'dsl', 'index.ts')]);
-
 /**
  * The SDK is never bundled into a recipe, however the recipe imports it (`warren`, or a relative
  * path into sdk/ or dsl/): one copy of the DSL, shared with the CLI that loads the recipe.
@@ -27,11 +25,14 @@ const SOURCE_ENTRIES = new Set([join(PACKAGE_ROOT, 'sdk', 'index.ts'), join(PACK
 const sdkStaysExternal: Plugin = {
   name: 'warren-sdk-external',
   setup(b) {
+    // Without a package around (the SDK bundled into a recipe), only `warren` itself needs mapping.
+    const root = packageRootIfAny() ?? '/nonexistent';
+    const sourceEntries = new Set([join(root, 'sdk', 'index.ts'), join(root, 'dsl', 'index.ts')]);
     b.onResolve({ filter: /^warren$/ }, () => ({ path: SDK_ENTRY, external: true }));
     b.onResolve({ filter: /^\./ }, (args) => {
       const path = resolve(args.resolveDir, args.path);
-      if (SOURCE_ENTRIES.has(path)) return { path: SDK_ENTRY, external: true };
-      const inside = [join(PACKAGE_ROOT, 'sdk') + sep, join(PACKAGE_ROOT, 'dsl') + sep].some((dir) => path.startsWith(dir));
+      if (sourceEntries.has(path)) return { path: SDK_ENTRY, external: true };
+      const inside = [join(root, 'sdk') + sep, join(root, 'dsl') + sep].some((dir) => path.startsWith(dir));
       return inside ? { path: pathToFileURL(path).href, external: true } : undefined;
     });
   },

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCacheFile } from '../cache-dir.ts';
 import { buildWeb, newestWebSource, WEB_OUT } from './web-build.js';
-import { PACKAGE_ROOT } from '../package-root.ts';
+import { packageRoot } from '../package-root.ts';
 
 export interface WebAssets {
   readonly js: string;
@@ -16,7 +16,7 @@ export interface WebAssets {
 
 
 export async function loadWebAssets(): Promise<WebAssets> {
-  const root = PACKAGE_ROOT;
+  const root = packageRoot();
   const js = join(root, WEB_OUT, 'app.js');
   const css = join(root, WEB_OUT, 'app.css');
   if (mtime(js) >= newestWebSource(root) && mtime(css) >= newestWebSource(root)) {
