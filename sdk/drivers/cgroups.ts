@@ -56,6 +56,7 @@ export function createCgroupDriver(options: CgroupDriverOptions = {}): CgroupDri
         }
         const problem = await removeCgroup(dir);
         if (problem) errors.push(problem);
+        else releaseSubtree(dir.dir);
       }
       if (errors.length) throw new Error(`cgroups not removed: ${errors.join('; ')}`);
     },
@@ -79,6 +80,7 @@ export function createCgroupDriver(options: CgroupDriverOptions = {}): CgroupDri
         }
         const problem = await removeCgroup({ dir, version, controllers: [] });
         if (problem) errors.push(problem);
+        else releaseSubtree(dir);
       }
       if (errors.length) throw new Error(`cgroups not removed: ${errors.join('; ')}`);
     },
@@ -128,16 +130,39 @@ function unescapeMount(text: string): string {
 
 // ---- making and removing ---------------------------------------------------------------------
 
+/** `<hierarchy>/warren` of a cgroup of warren's. */
+function subtreeOf(dir: string): string {
+  return dir.slice(0, dir.indexOf(`/${CGROUP_SUBTREE}/`) + CGROUP_SUBTREE.length + 1);
+}
+
 /** The cgroup and any parent up to the hierarchy's root; in v2 each parent hands its controllers down. */
 function makeCgroup({ dir, version, controllers }: CgroupDir): void {
-  const subtree = dir.slice(0, dir.indexOf(`/${CGROUP_SUBTREE}/`) + CGROUP_SUBTREE.length + 1);
+  const subtree = subtreeOf(dir);
   const chain = [dirname(subtree), subtree];
   for (let at = dir; at !== subtree; at = dirname(at)) chain.splice(2, 0, at);
-  chain.forEach((path, i) => {
-    if (i > 0) mkdirIfMissing(path);
-    // v2: a cgroup's controllers are those its parent enables for its children.
-    if (version === 2 && path !== dir) enableControllers(path, controllers.filter((c) => c !== 'cpuacct'));
-  });
+  // The shared subtree may be removed by the last instance going down between two mkdirs: start over.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      chain.forEach((path, i) => {
+        if (i > 0) mkdirIfMissing(path);
+        // v2: a cgroup's controllers are those its parent enables for its children.
+        if (version === 2 && path !== dir) enableControllers(path, controllers.filter((c) => c !== 'cpuacct'));
+      });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** The shared `warren` subtree goes with the last cgroup in it: a machine without instances keeps none of warren's cgroups. */
+function releaseSubtree(dir: string): void {
+  if (dirname(dir) !== subtreeOf(dir)) return;
+  try {
+    rmdirSync(dirname(dir));
+  } catch {
+    // another instance's cgroups are still in it (EBUSY / ENOTEMPTY), or it is gone already
+  }
 }
 
 function mkdirIfMissing(path: string): void {
