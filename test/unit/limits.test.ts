@@ -244,9 +244,11 @@ test('v2 driver in a temporary cgroupfs lookalike: controllers handed down, limi
     // A path outside warren's subtree is never made or removed.
     await driver.create([{ ...web, dirs: [{ ...web.dirs[0]!, dir: join(tmp.path, 'elsewhere') }] }]).then(() => assert.unreachable('created outside'), (e: Error) => assert.match(e.message, /not inside warren's subtree/));
     // The kernel removes a cgroup's control files with it; a lookalike needs them gone first.
-    for (const dir of [webDir, join(mount, 'warren', 'lim.alice')]) for (const name of readdirSync(dir)) if (!name.startsWith('web')) rmSync(join(dir, name));
+    for (const dir of [webDir, join(mount, 'warren', 'lim.alice'), join(mount, 'warren')]) for (const name of readdirSync(dir)) if (!name.startsWith('web') && name !== 'lim.alice') rmSync(join(dir, name));
     await driver.remove([web, instance]);
     assert.not.ok(existsSync(join(mount, 'warren', 'lim.alice')));
+    // The shared subtree goes with the last instance in it.
+    assert.not.ok(existsSync(join(mount, 'warren')));
     assert.is(driver.usage(web), undefined);
     await driver.remove([web, instance]); // already gone: success
   } finally {
