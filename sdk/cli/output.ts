@@ -1,5 +1,4 @@
 import type { LoggedEvent, WarrenEvent } from '../../dsl/events.ts';
-import type { ServiceStatus } from '../../dsl/running.ts';
 import { messageOf } from '../errors.ts';
 import { supervisionLine } from './supervision-lines.ts';
 
@@ -75,20 +74,9 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-/** One row per service for `status`: name, address, pid, state. */
-export function serviceRows(services: readonly ServiceStatus[]): string[][] {
-  return services.map((s) => ['  ' + s.name, s.address && s.port ? `${s.address}:${s.port}` : '-', s.pid ? `pid ${s.pid}` : '-', stateOf(s), s.published ? `published 127.0.0.1:${s.published}` : '', s.link ? `link ${linkText(s.link)}` : '']);
-}
-
 /** `delay 300ms, loss 5%`: an impairment in its recipe words. */
 export function linkText(link: object): string {
   return Object.entries(link).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ');
-}
-
-function stateOf(s: ServiceStatus): string {
-  if (s.running) return s.healthy ? 'healthy' : 'running, not ready';
-  if (!s.exit) return 'stopped';
-  return `exited (${s.exit.signal ?? `code ${s.exit.exitCode}`}${s.exit.at ? ` at ${s.exit.at}` : ''})`;
 }
 
 /** One line of `warren events`: time, kind, and what the event says. */
