@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { hostInterface } from '../../sdk/plan/names.ts';
-import { isRunning } from '../../sdk/drivers/procfs.ts';
+import { isLive, isRunning, readStat } from '../../sdk/drivers/procfs.ts';
 import { listWarrenCgroups, removeCgroupTree } from './cgroups.ts';
 
 export interface InstanceRef {
@@ -107,15 +107,28 @@ function readOr(path: string, encoding: BufferEncoding): string {
   }
 }
 
-/** Live processes (not zombies) other than this one, with their argv and environment. */
+/**
+ * Live processes (not zombies) that could be a scope's leftovers, with their argv and environment:
+ * only ones started after this process, and never one of its ancestors (the shell or CI wrapper
+ * that started the run may mention any word, and killing it would end the run).
+ */
 export function liveProcesses(): ProcessFacts[] {
+  const since = readStat(process.pid)?.startTime ?? 0;
+  const ancestors = ancestorsOf(process.pid);
   const found: ProcessFacts[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
-    if (pid === process.pid || !isRunning(pid)) continue;
+    const stat = readStat(pid);
+    if (pid === process.pid || ancestors.has(pid) || !stat || !isLive(stat) || stat.startTime < since) continue;
     found.push({ pid, cmdline: readOr(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim(), environ: readOr(`/proc/${pid}/environ`, 'latin1') });
   }
+  return found;
+}
+
+function ancestorsOf(pid: number): Set<number> {
+  const found = new Set<number>();
+  for (let p = readStat(pid)?.ppid; p !== undefined && p > 0 && !found.has(p); p = readStat(p)?.ppid) found.add(p);
   return found;
 }
 

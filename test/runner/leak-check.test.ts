@@ -1,7 +1,7 @@
 // The runner itself (test/run.ts): a resource of every kind left behind by a test file is a failure
 // naming it, another run's resource is not blamed, and a hanging test fails by its name, the run
 // still ending with `N passed, N failed`.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -71,5 +71,37 @@ test('a hanging test fails with its name after the file\'s timeout, and the run 
   assert.match(run.stdout, /^1 passed, 1 failed$/m);
   assert.ok(Date.now() - started < 50_000, 'the runner did not wait for the hang');
 });
+
+test('the processes that started the run are never blamed, whatever their command lines say', async () => {
+  // A CI wrapper's command line may hold any word; the leak check once killed one and ended the run.
+  const word = `wrapper-${process.pid}`;
+  const wrapper = spawn('bash', ['-c', `${JSON.stringify(process.execPath)} -e "setTimeout(() => {}, 60000)" ${word}; true ${word}`], { stdio: 'ignore' });
+  try {
+    await waitFor(() => ownersNamed(word).length === 2);
+    const inner = ownersNamed(word).find((p) => p.startsWith(`${wrapper.pid} `) === false)!;
+    const scope = { instances: [], ownsInstance: (w: string) => w === word || w.endsWith('run.ts') || w.endsWith('.test.ts') };
+    const owners = leaksNow(scope).owners;
+    assert.ok(owners.some((o) => o.startsWith(`${wrapper.pid} `)), `a process started after the run that names the scope is listed: ${owners.join('; ')}`);
+    assert.ok(owners.includes(inner), 'and so is its child');
+    for (const pid of ancestors()) assert.not.ok(owners.some((o) => o.startsWith(`${pid} `)), `ancestor ${pid} is not listed: ${owners.join('; ')}`);
+  } finally {
+    quietly(['pkill', '-KILL', '-f', word]);
+  }
+});
+
+function ownersNamed(word: string): string[] {
+  return leaksNow({ instances: [], ownsInstance: (w) => w === word }).owners;
+}
+
+function ancestors(): number[] {
+  const found: number[] = [];
+  for (let pid = process.ppid; pid > 1; pid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1])) found.push(pid);
+  return found;
+}
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(check(), 'condition reached');
+}
 
 test.run();
