@@ -1,6 +1,8 @@
 // `doctor`: everything `up` needs from this machine, one check each, with a fix for every problem.
 // `fail` means up cannot work; `warn` means something later features (shaping, limits, rootless) need.
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createDoctorDriver, type DoctorDriver, type Probe } from '../drivers/doctor.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
 import type { Drivers } from '../drivers/types.ts';
@@ -88,6 +90,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   add('userns', 'unprivileged user namespaces (rootless)', userns.ok ? 'ok' : 'warn', userns.detail, 'sysctl -w user.max_user_namespaces=15000 kernel.unprivileged_userns_clone=1 (only rootless needs them)');
 
   checks.push(stateDirCheck(stateDir));
+  checks.push(tsxCacheCheck(doctor.uid()));
   checks.push(await poolCheck(drivers));
   checks.push(await leftoversCheck(stateDir, drivers));
   return { checks, ok: checks.every((c) => c.status !== 'fail') };
@@ -103,6 +106,25 @@ function stateDirCheck(stateDir: string): Check {
   const mode = statSync(stateDir).mode & 0o777;
   if (mode & 0o077) return { ...base, status: 'warn', detail: `only this user can write it, but others can read it (mode ${mode.toString(8)}): journals, hosts files and service logs`, fix: `chmod 700 ${stateDir}` };
   return { ...base, status: 'ok', detail: 'a directory only this user can read and write (0700)' };
+}
+
+/**
+ * `npx tsx recipe.env.ts up` loads tsx's compile cache from $TMPDIR/tsx-<uid> without checking who
+ * owns it: a folder another user made there would hand root the code that user wrote.
+ */
+export function tsxCacheCheck(uid: number, dir = join(tmpdir(), `tsx-${uid}`)): Check {
+  const base = { id: 'tsx-cache', title: `tsx compile cache ${dir}` };
+  const fix = `remove it as root (rm -rf ${dir}) and run \`npm run setup\`, which makes it root's own (0700) and keeps it so at boot; or run recipes with TSX_DISABLE_CACHE=1`;
+  let stat;
+  try {
+    stat = lstatSync(dir);
+  } catch {
+    return { ...base, status: 'warn', detail: 'not there: another user could make it before `npx tsx` does, and tsx would load what they put in it', fix: `mkdir -m 700 ${dir} (npm run setup does, and keeps it at boot), or run recipes with TSX_DISABLE_CACHE=1` };
+  }
+  if (stat.isSymbolicLink() || !stat.isDirectory()) return { ...base, status: 'fail', detail: `not a directory but a ${stat.isSymbolicLink() ? 'symbolic link' : 'file'}: tsx would load or write compiled recipes through it`, fix };
+  if (stat.uid !== uid) return { ...base, status: 'fail', detail: `owned by uid ${stat.uid}, not ${uid}: tsx would run compiled code that user can write`, fix };
+  if (stat.mode & 0o022) return { ...base, status: 'fail', detail: `others can write it (mode ${(stat.mode & 0o777).toString(8)}): tsx would run compiled code they put there`, fix: `chmod 700 ${dir}` };
+  return { ...base, status: 'ok', detail: `only uid ${uid} can write it` };
 }
 
 async function poolCheck(drivers: Drivers): Promise<Check> {

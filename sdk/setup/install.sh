@@ -66,6 +66,9 @@ if [ ! -e /etc/hosts ]; then
   echo "warren setup: /etc/hosts was missing; created the standard one (localhost for 127.0.0.1 and ::1)" >&2
 fi
 
+# tsx keeps root's compiled recipes in $TMPDIR/tsx-0 and loads them without checking who owns it.
+if is_root; then bash sdk/setup/tsx-cache.sh "${TMPDIR:-/tmp}/tsx-0" || fail "tsx's compile cache is not safe for root (see above)"; fi
+
 step "npm ci" npm ci --no-fund --no-audit --loglevel=error
 # Compile the service launcher now rather than at the first `up`.
 # tsx without its cache: it keeps one in $TMPDIR/tsx-<uid> without checking who owns it.
