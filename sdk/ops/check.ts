@@ -5,13 +5,15 @@ import { validate } from '../../dsl/validate.ts';
 import { SpecError } from '../errors.ts';
 import { commandIssues, compileServices } from '../recipe/command.ts';
 import { checkIsolation, type CheckedIsolation } from '../recipe/isolation-check.ts';
+import { reachIssues } from '../recipe/reach-check.ts';
 
 /** The spec's problems, the instance name's and the commands' (missing, not executable). */
 export function preflight(spec: EnvSpec, instance: string): Issue[] {
   const issues = validate(spec);
   const problem = instanceProblem(instance);
   if (problem) issues.push(problem);
-  return [...issues, ...commandIssues([...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[]), ...checkIsolation(spec).issues];
+  const isolation = checkIsolation(spec);
+  return [...issues, ...commandIssues([...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[]), ...isolation.issues, ...reachIssues(spec, isolation.isolation.users)];
 }
 
 export function instanceProblem(instance: unknown): Issue | undefined {
@@ -32,7 +34,11 @@ export async function checkRecipe(spec: EnvSpec, options: { instance?: string } 
   if (issues.length) throw new SpecError(issues);
   const { compiled, issues: compileIssues } = await compileServices([...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[]);
   if (compileIssues.length) throw new SpecError(compileIssues);
-  return { compiled, isolation: checkIsolation(spec).isolation };
+  const { isolation } = checkIsolation(spec);
+  // The compiled files live in the compile cache: the services' users must reach them there too.
+  const unreachable = reachIssues(spec, isolation.users, compiled);
+  if (unreachable.length) throw new SpecError(unreachable);
+  return { compiled, isolation };
 }
 
 /** Throws a SpecError unless `instance` is a valid instance name: every command checks it before using it as a path. */
