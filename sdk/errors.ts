@@ -254,6 +254,19 @@ export class ExportError extends WarrenError {
   }
 }
 
+/** `warren convert`: an input it cannot read or convert, or an output it may not write; nothing was written. */
+export class ConvertError extends WarrenError {
+  constructor(
+    readonly code: 'CONVERT_FORMAT_UNKNOWN' | 'CONVERT_INPUT_INVALID' | 'CONVERT_INPUT_UNSAFE' | 'CONVERT_OUTPUT_EXISTS',
+    /** `docker-compose.yml:12:5` (or the file alone) */
+    readonly where: string,
+    message: string,
+  ) {
+    super(`${where}: ${message}`);
+    this.name = 'ConvertError';
+  }
+}
+
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

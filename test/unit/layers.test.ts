@@ -13,10 +13,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   plan: ['dsl', 'base', 'plan'],
   recipe: ['dsl', 'base', 'plan', 'recipe'],
   export: ['dsl', 'base', 'plan', 'recipe', 'export'],
+  convert: ['dsl', 'base', 'convert'],
   drivers: ['dsl', 'base', 'plan', 'driver-contracts', 'drivers'],
   'driver-contracts': ['dsl', 'base', 'plan', 'driver-contracts'],
   runtime: ['dsl', 'base', 'plan', 'recipe', 'driver-contracts', 'runtime'],
-  ops: ['dsl', 'base', 'plan', 'recipe', 'drivers', 'driver-contracts', 'runtime', 'export', 'ops'],
+  ops: ['dsl', 'base', 'plan', 'recipe', 'drivers', 'driver-contracts', 'runtime', 'export', 'convert', 'ops'],
   ui: ['dsl', 'base', 'plan', 'recipe', 'driver-contracts', 'runtime', 'ops', 'ui'],
   cli: ['dsl', 'base', 'plan', 'recipe', 'driver-contracts', 'runtime', 'ops', 'ui', 'cli'],
   entry: ['dsl', 'base', 'plan', 'recipe', 'drivers', 'driver-contracts', 'runtime', 'ops', 'cli', 'entry'],
@@ -30,7 +31,7 @@ function layerOf(file: string): string {
   // What the runtime may know of the drivers: their interfaces and how a batch reports failures.
   if (rel === 'sdk/drivers/types.ts' || rel === 'sdk/drivers/batch-error.ts') return 'driver-contracts';
   const folder = rel.split('/')[1] ?? '';
-  if (['plan', 'recipe', 'export', 'drivers', 'runtime', 'ops', 'ui', 'cli'].includes(folder)) return folder;
+  if (['plan', 'recipe', 'export', 'convert', 'drivers', 'runtime', 'ops', 'ui', 'cli'].includes(folder)) return folder;
   return 'base'; // sdk/errors.ts, sdk/files.ts, sdk/cache-dir.ts: shared by every layer
 }
 
