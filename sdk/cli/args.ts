@@ -2,6 +2,7 @@
 // parse that refuses an option a command does not take. Help and completion are generated from this.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { DEFAULT_UI_PORT } from '../ui/api-types.ts';
 
 interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -60,7 +61,7 @@ export interface CommandSpec {
 
 const STATE: OptionName[] = ['state-dir'];
 
-/** Every command, in the order `warren help` lists them. Other faces (the web view) add theirs with `registerCommand`. */
+/** Every command, in the order `warren help` lists them; main.ts has what runs each. Adding a command: one entry here, one there. */
 export const COMMANDS: CommandSpec[] = [
   { name: 'up', summary: 'bring an instance up; in the foreground until Ctrl-C, which tears it down', usage: 'RECIPE [-i NAME] [-d] [-q] [-v] [--json] [--timings]', recipe: 'required',
     examples: ['warren up recipes/checkout.env.ts -i alice', 'warren up recipes/checkout.env.ts -d --timings'],
@@ -102,6 +103,31 @@ export const COMMANDS: CommandSpec[] = [
     examples: ['warren doctor'], options: ['json', ...STATE] },
   { name: 'completion', summary: 'print a shell completion script', usage: 'bash|zsh', recipe: 'none',
     examples: ['warren completion bash > /etc/bash_completion.d/warren', 'source <(warren completion zsh)'], options: [] },
+  { name: 'export', summary: 'the recipe as Kubernetes manifests: a Namespace per instance, Deployments, Services, NetworkPolicies; checked offline',
+    usage: 'k8s RECIPE [-i NAME] [-o DIR|-] [--images FILE.json] [--wait-image IMAGE] [--check]    (or: k8s --check FILE|DIR...)', recipe: 'none',
+    examples: ['warren export k8s recipes/checkout.env.ts --images images.json -o k8s/ --check', 'warren export k8s --check k8s/'],
+    options: ['instance', 'output', 'images', 'wait-image', 'check'],
+    details:
+      '-o DIR writes one file per object group (00-namespace.yaml first, SERVICE.secret.yaml readable by you only); -o - or no -o prints one stream. ' +
+      'Images: --images FILE.json over env(name, { images }) over each service\'s `image`; a service with none fails the export. ' +
+      'What Kubernetes cannot express is listed at the top of the output and on stderr. --check with YAML files or folders checks those instead.' },
+  { name: 'ui', summary: 'a web page of every instance on this machine: topology, health, live logs, events, down', usage: `[--port ${DEFAULT_UI_PORT}] [--open]`, recipe: 'none',
+    examples: ['warren ui', 'warren ui --port 5000 --open'], options: ['port', 'open', ...STATE],
+    details: 'Serves on 127.0.0.1 only and prints the URL to open: its token is the only way in (keep it to yourself). Runs until Ctrl-C; instances may come and go meanwhile.' },
+  { name: 'shape', summary: 'set exactly this impairment on a service\'s (or namespace\'s) link, both directions, live; anything not given is none',
+    usage: '[RECIPE] SERVICE|NAMESPACE [--delay TIME] [--jitter TIME] [--loss PCT] [--rate RATE] [--corrupt PCT] [--duplicate PCT] [--reorder PCT] | --clear  [-i NAME]', recipe: 'none',
+    examples: ['warren shape payment --delay 300ms --loss 5% -i alice', 'warren shape payment --clear -i alice'],
+    options: ['delay', 'jitter', 'loss', 'rate', 'corrupt', 'duplicate', 'reorder', 'clear', 'instance', ...STATE],
+    details: 'Takes effect at once, without restarting anything or resetting open connections. The delay is added in each direction, so a round trip through the link takes twice as long more. Without a RECIPE the instance is found by its name.' },
+  { name: 'partition', summary: 'cut every packet between two groups of services or namespaces, both directions (the host still reaches everyone)', usage: '[RECIPE] GROUP GROUP [-i NAME]    (a group: names separated by commas)', recipe: 'none',
+    examples: ['warren partition order payment,user -i alice', 'warren heal -i alice'], options: ['instance', ...STATE] },
+  { name: 'heal', summary: 'remove every partition of an instance (impairments stay: `warren shape X --clear`)', usage: '[RECIPE] [-i NAME]', recipe: 'none',
+    examples: ['warren heal -i alice'], options: ['instance', ...STATE] },
+  { name: 'port', summary: 'where the host reaches a published service: 127.0.0.1:PORT (like docker compose port)', usage: '[RECIPE] SERVICE [-i NAME] [--json]', recipe: 'none',
+    examples: ['warren port web -i alice', 'curl "http://$(warren port web -i alice)/health"'], options: ['json', 'instance', ...STATE] },
+  { name: 'volumes', summary: 'the volumes this state dir keeps (they outlive down, crashes and gc), with their size; rm removes one', usage: 'ls [--json] | rm NAME -i INSTANCE', recipe: 'none',
+    examples: ['warren volumes ls', 'warren volumes rm pgdata -i alice'], options: ['instance', 'json', ...STATE],
+    details: 'A volume is volumes/<env>/<instance>/<name> in the state dir. Only `warren down --volumes` and `warren volumes rm` remove one; rm refuses while its instance is up.' },
   { name: 'help', summary: 'this text, or a command\'s help', usage: '[COMMAND]', recipe: 'none', examples: ['warren help run'], options: [] },
 ];
 
@@ -193,6 +219,11 @@ export function parseCli(argv: readonly string[]): CliArgs {
     volumes: values.volumes ?? false,
     user: values.user,
   };
+}
+
+/** The --state-dir given, as the SDK's options take it. */
+export function stateDirOf(args: CliArgs): { stateDir?: string } {
+  return args.stateDir ? { stateDir: args.stateDir } : {};
 }
 
 function flag(name: OptionName): string {

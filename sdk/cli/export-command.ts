@@ -3,23 +3,7 @@
 import { UsageError } from '../errors.ts';
 import { assertInstanceName } from '../ops/check.ts';
 import { loadRecipe } from '../recipe/load.ts';
-import type { CliArgs, CommandSpec } from './args.ts';
-
-export const EXPORT_COMMAND: CommandSpec = {
-  name: 'export',
-  summary: 'the recipe as Kubernetes manifests: a Namespace per instance, Deployments, Services, NetworkPolicies; checked offline',
-  usage: 'k8s RECIPE [-i NAME] [-o DIR|-] [--images FILE.json] [--wait-image IMAGE] [--check]    (or: k8s --check FILE|DIR...)',
-  recipe: 'none',
-  examples: [
-    'warren export k8s recipes/checkout.env.ts --images images.json -o k8s/ --check',
-    'warren export k8s --check k8s/',
-  ],
-  options: ['instance', 'output', 'images', 'wait-image', 'check'],
-  details:
-    '-o DIR writes one file per object group (00-namespace.yaml first, SERVICE.secret.yaml readable by you only); -o - or no -o prints one stream. ' +
-    'Images: --images FILE.json over env(name, { images }) over each service\'s `image`; a service with none fails the export. ' +
-    'What Kubernetes cannot express is listed at the top of the output and on stderr. --check with YAML files or folders checks those instead.',
-};
+import type { CliArgs } from './args.ts';
 
 const RECIPE_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 

@@ -1,14 +1,10 @@
+// The entry of the `warren` command. Only the argument table is loaded up front: each command's
+// modules (and the SDK operations behind them) are imported when that command runs, so `help`
+// and `plan` do not pay for `up`'s engine.
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { assertInstanceName } from '../ops/check.ts';
-import { loadRecipe } from '../recipe/load.ts';
 import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, usageText, type CliArgs, type CommandSpec } from './args.ts';
-import * as commands from './commands.ts';
-import { EXPORT_COMMAND, exportCommand } from './export-command.ts';
 import { describeError, exitCodeOf } from './report-error.ts';
-import { UI_COMMAND, uiCommand } from './ui-command.ts';
-import { NETWORK_COMMANDS } from './network-commands.ts';
-import { VOLUMES_COMMAND } from './volumes-command.ts';
 
 /** What a command gets: its arguments, and the recipe when it takes one and one was given. */
 export interface CommandContext {
@@ -22,36 +18,44 @@ export type CommandHandler = (ctx: CommandContext) => Promise<number>;
 
 const needSpec = (run: (spec: EnvSpec, ctx: CommandContext) => Promise<number>): CommandHandler => (ctx) => run(ctx.spec!, ctx);
 
-// Commands most runs never use are loaded when asked for: `plan` and `status` start faster.
+/** What runs each command of args.ts's COMMANDS, its modules imported on first use. */
 const HANDLERS = new Map<string, CommandHandler>([
-  ['up', needSpec((spec, { args, recipe }) => commands.upCommand(spec, args, recipe))],
-  ['down', needSpec((spec, { args }) => commands.downCommand(spec, args))],
+  ['up', needSpec(async (spec, { args, recipe }) => (await import('./up-command.ts')).upCommand(spec, args, recipe))],
+  ['down', needSpec(async (spec, { args }) => (await import('./down-command.ts')).downCommand(spec, args))],
   ['run', needSpec(async (spec, { args, recipe }) => (await import('./run.ts')).runCommand(spec, args, recipe))],
-  ['status', ({ spec, args }) => commands.statusCommand(spec, args)],
+  ['status', async ({ spec, args }) => (await import('./status-command.ts')).statusCommand(spec, args)],
   ['ls', async ({ args }) => (await import('./ls.ts')).lsCommand(args)],
-  ['plan', needSpec((spec, { args }) => commands.planCommand(spec, args))],
-  ['validate', needSpec((spec, { args }) => commands.validateCommand(spec, args))],
+  ['plan', needSpec(async (spec, { args }) => (await import('./plan-command.ts')).planCommand(spec, args))],
+  ['validate', needSpec(async (spec, { args }) => (await import('./plan-command.ts')).validateCommand(spec, args))],
   ['timings', async ({ spec, args }) => (await import('./timings.ts')).timingsCommand(spec, args)],
-  ['logs', needSpec((spec, { args }) => commands.logsCommand(spec, args))],
-  ['events', needSpec((spec, { args }) => commands.eventsCommand(spec, args))],
-  ['exec', needSpec((spec, { args }) => commands.execCommand(spec, args))],
+  ['logs', needSpec(async (spec, { args }) => (await import('./instance-commands.ts')).logsCommand(spec, args))],
+  ['events', needSpec(async (spec, { args }) => (await import('./instance-commands.ts')).eventsCommand(spec, args))],
+  ['exec', needSpec(async (spec, { args }) => (await import('./instance-commands.ts')).execCommand(spec, args))],
   ['bundle', async ({ args, recipe }) => (await import('./bundle.ts')).bundleCommand(recipe!, args)],
-  ['gc', ({ args }) => commands.gcCommand(args)],
+  ['gc', async ({ args }) => (await import('./down-command.ts')).gcCommand(args)],
   ['restart', async ({ args }) => (await import('./restart-command.ts')).restartCommand(args)],
   ['doctor', async ({ args }) => (await import('./doctor.ts')).doctorCommand(args)],
   ['completion', async ({ args }) => (await import('./completion.ts')).completionCommand(args)],
+  ['export', async ({ args }) => (await import('./export-command.ts')).exportCommand(args)],
+  ['ui', async ({ args }) => (await import('./ui-command.ts')).uiCommand(args)],
+  ['shape', async ({ args }) => (await import('./network-commands.ts')).shapeCommand(args)],
+  ['partition', async ({ args }) => (await import('./network-commands.ts')).partitionCommand(args)],
+  ['heal', async ({ args }) => (await import('./network-commands.ts')).healCommand(args)],
+  ['port', async ({ args }) => (await import('./network-commands.ts')).portCommand(args)],
+  ['volumes', async ({ args }) => (await import('./volumes-command.ts')).volumesCommand(args)],
 ]);
 
-/** Adds a command to the CLI (the web view adds `ui`): its help entry and what runs it. */
+/** Adds a command to the CLI from outside it (an embedding tool's own): its help entry and what runs it. */
 export function registerCommand(spec: CommandSpec, handler: CommandHandler): void {
   registerSpec(spec);
   HANDLERS.set(spec.name, handler);
 }
 
-registerCommand(EXPORT_COMMAND, ({ args }) => exportCommand(args));
-registerCommand(UI_COMMAND, ({ args }) => uiCommand(args));
-for (const [spec, run] of NETWORK_COMMANDS) registerCommand(spec, ({ args }) => run(args));
-registerCommand(VOLUMES_COMMAND, async ({ args }) => (await import('./volumes-command.ts')).volumesCommand(args));
+/** Checked before the name is used in a path; the check module is loaded only by commands that take one. */
+async function assertInstanceName(instance: string): Promise<void> {
+  const check: typeof import('../ops/check.ts') = await import('../ops/check.ts');
+  check.assertInstanceName(instance);
+}
 
 /** `warren <command> <recipe> [options]`. */
 export async function runCli(argv: readonly string[]): Promise<void> {
@@ -62,13 +66,13 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     const spec = commandSpec(args.command)!;
     const [recipe, ...positionals] = args.positionals;
     if (spec.recipe === 'none') return HANDLERS.get(args.command)!({ args });
-    if (args.instanceGiven || spec.recipe === 'required') assertInstanceName(args.instance);
+    if (args.instanceGiven || spec.recipe === 'required') await assertInstanceName(args.instance);
     if (!recipe) {
       if (spec.recipe === 'optional') return HANDLERS.get(args.command)!({ args });
       return usage(2, `${args.command} needs a recipe file (warren ${args.command} --help)`);
     }
     // `bundle` compiles the file itself; every other command needs what the recipe describes.
-    const loaded = args.command === 'bundle' ? undefined : await loadRecipe(recipe);
+    const loaded = args.command === 'bundle' ? undefined : await (await import('../recipe/load.ts')).loadRecipe(recipe);
     return HANDLERS.get(args.command)!({ args: { ...args, positionals }, recipe, ...(loaded ? { spec: loaded } : {}) });
   });
 }
@@ -79,7 +83,7 @@ export async function runRecipeCli(spec: EnvSpec, recipeUrl: string, argv: reado
     const args = parseCli(argv);
     const early = helpOrUnknown(args);
     if (early !== undefined) return early;
-    if (commandSpec(args.command)!.recipe !== 'none') assertInstanceName(args.instance);
+    if (commandSpec(args.command)!.recipe !== 'none') await assertInstanceName(args.instance);
     return HANDLERS.get(args.command)!({ args, spec, recipe: fileURLToPath(recipeUrl) });
   });
 }

@@ -3,46 +3,7 @@
 import { UsageError } from '../errors.ts';
 import { openNamedInstance } from '../ops/find.ts';
 import { loadRecipe } from '../recipe/load.ts';
-import type { CliArgs, CommandSpec } from './args.ts';
-
-const STATE = ['instance', 'state-dir'] as const;
-
-export const SHAPE_COMMAND: CommandSpec = {
-  name: 'shape',
-  summary: 'set exactly this impairment on a service\'s (or namespace\'s) link, both directions, live; anything not given is none',
-  usage: '[RECIPE] SERVICE|NAMESPACE [--delay TIME] [--jitter TIME] [--loss PCT] [--rate RATE] [--corrupt PCT] [--duplicate PCT] [--reorder PCT] | --clear  [-i NAME]',
-  recipe: 'none',
-  examples: ['warren shape payment --delay 300ms --loss 5% -i alice', 'warren shape payment --clear -i alice'],
-  options: ['delay', 'jitter', 'loss', 'rate', 'corrupt', 'duplicate', 'reorder', 'clear', ...STATE],
-  details: 'Takes effect at once, without restarting anything or resetting open connections. The delay is added in each direction, so a round trip through the link takes twice as long more. Without a RECIPE the instance is found by its name.',
-};
-
-export const PARTITION_COMMAND: CommandSpec = {
-  name: 'partition',
-  summary: 'cut every packet between two groups of services or namespaces, both directions (the host still reaches everyone)',
-  usage: '[RECIPE] GROUP GROUP [-i NAME]    (a group: names separated by commas)',
-  recipe: 'none',
-  examples: ['warren partition order payment,user -i alice', 'warren heal -i alice'],
-  options: [...STATE],
-};
-
-export const HEAL_COMMAND: CommandSpec = {
-  name: 'heal',
-  summary: 'remove every partition of an instance (impairments stay: `warren shape X --clear`)',
-  usage: '[RECIPE] [-i NAME]',
-  recipe: 'none',
-  examples: ['warren heal -i alice'],
-  options: [...STATE],
-};
-
-export const PORT_COMMAND: CommandSpec = {
-  name: 'port',
-  summary: 'where the host reaches a published service: 127.0.0.1:PORT (like docker compose port)',
-  usage: '[RECIPE] SERVICE [-i NAME] [--json]',
-  recipe: 'none',
-  examples: ['warren port web -i alice', 'curl "http://$(warren port web -i alice)/health"'],
-  options: ['json', ...STATE],
-};
+import type { CliArgs } from './args.ts';
 
 const RECIPE_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
@@ -90,11 +51,3 @@ export async function portCommand(args: CliArgs): Promise<number> {
   process.stdout.write(args.json ? `${JSON.stringify({ host, port })}\n` : `${host}:${port}\n`);
   return 0;
 }
-
-/** What main.ts registers. */
-export const NETWORK_COMMANDS: ReadonlyArray<readonly [CommandSpec, (args: CliArgs) => Promise<number>]> = [
-  [SHAPE_COMMAND, shapeCommand],
-  [PARTITION_COMMAND, partitionCommand],
-  [HEAL_COMMAND, healCommand],
-  [PORT_COMMAND, portCommand],
-];

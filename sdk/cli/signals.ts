@@ -28,3 +28,18 @@ export function catchSignals(onFirst: (signal: NodeJS.Signals) => void, stillBus
     },
   };
 }
+
+/** Aborted by Ctrl-C or SIGTERM: how `logs -f` and `events -f` end. */
+export function interrupted(): { signal: AbortSignal; dispose(): void } {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: abort.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

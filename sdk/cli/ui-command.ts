@@ -7,17 +7,6 @@ import { setFlagsFromString } from 'node:v8';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_UI_PORT } from '../ui/api-types.ts';
 
-/** The command's entry in the CLI (a CommandSpec of args.ts): help and option checks come from it. */
-export const UI_COMMAND = {
-  name: 'ui',
-  summary: 'a web page of every instance on this machine: topology, health, live logs, events, down',
-  usage: `[--port ${DEFAULT_UI_PORT}] [--open]`,
-  recipe: 'none',
-  examples: ['warren ui', 'warren ui --port 5000 --open'],
-  options: ['port', 'open', 'state-dir'],
-  details: 'Serves on 127.0.0.1 only and prints the URL to open: its token is the only way in (keep it to yourself). Runs until Ctrl-C; instances may come and go meanwhile.',
-} as const;
-
 export interface UiCommandOptions {
   readonly port?: string | undefined;
   readonly open?: boolean;

@@ -1,18 +1,8 @@
 // `warren volumes ls [--json]` and `warren volumes rm NAME -i INSTANCE`: parse, call sdk/ops/volumes, render.
 import { UsageError } from '../errors.ts';
 import { volumeRemove, volumesList } from '../ops/volumes.ts';
-import type { CliArgs, CommandSpec } from './args.ts';
+import type { CliArgs } from './args.ts';
 import { table } from './output.ts';
-
-export const VOLUMES_COMMAND: CommandSpec = {
-  name: 'volumes',
-  summary: 'the volumes this state dir keeps (they outlive down, crashes and gc), with their size; rm removes one',
-  usage: 'ls [--json] | rm NAME -i INSTANCE',
-  recipe: 'none',
-  examples: ['warren volumes ls', 'warren volumes rm pgdata -i alice'],
-  options: ['instance', 'json', 'state-dir'],
-  details: 'A volume is volumes/<env>/<instance>/<name> in the state dir. Only `warren down --volumes` and `warren volumes rm` remove one; rm refuses while its instance is up.',
-};
 
 export async function volumesCommand(args: CliArgs): Promise<number> {
   const [what, name, ...extra] = args.positionals;

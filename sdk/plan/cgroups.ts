@@ -17,7 +17,8 @@ export function cgroupDirs(layout: CgroupLayout, path: string): CgroupDir[] {
     entry.controllers.push(controller);
     byMount.set(where.mount, entry);
   }
-  return [...byMount].sort(([a], [b]) => a.localeCompare(b)).map(([mount, { version, controllers }]) => ({ dir: join(mount, path), version, controllers }));
+  // Code-unit order: a process's first localeCompare loads ICU's collator, ~6 ms of every `warren plan`.
+  return [...byMount].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([mount, { version, controllers }]) => ({ dir: join(mount, path), version, controllers }));
 }
 
 /** Whether the layout has any controller (without one, services get no cgroup). */
