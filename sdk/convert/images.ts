@@ -6,6 +6,8 @@ import type { Mount, SourceFiles, Unit } from './model.ts';
 export interface ImageContext {
   /** The warren name of the service. */
   readonly service: string;
+  /** The image's name without registry and tag: `postgres`, `bitnami/redis`. */
+  readonly image: string;
   readonly tag: string | undefined;
   /** Its environment and env_file values together: read for decisions, never written into the recipe. */
   readonly env: Readonly<Record<string, string>>;
@@ -66,10 +68,10 @@ export function imageName(image: string): { name: string; tag: string | undefine
 }
 
 /** The mapping of a well-known image, or undefined for any other. */
-export function mapImage(image: string, ctx: Omit<ImageContext, 'tag'>): ImageMapping | undefined {
+export function mapImage(image: string, ctx: Omit<ImageContext, 'tag' | 'image'>): ImageMapping | undefined {
   const { name, tag } = imageName(image);
   const entry = TABLE.find((e) => e.names.includes(name));
-  return entry?.map({ ...ctx, tag });
+  return entry?.map({ ...ctx, image: name, tag });
 }
 
 /** The image's own arguments: Compose's command without the program the image runs anyway. */
@@ -190,7 +192,7 @@ function mariadb(ctx: ImageContext): ImageMapping {
   const volumes = withDefaults(ctx.mounts, { [MYSQL_DATA]: { kind: 'volume', name: `${ctx.service}-data` }, '/run/mysqld': { kind: 'tmpfs', size: '1m' } });
   const data = Object.fromEntries(Object.entries(volumes).filter(([t]) => t === MYSQL_DATA || t === '/run/mysqld' || MYSQL_DATA.startsWith(`${t}/`)));
   const notes = [...verbatimNote(verbatim, 'mariadb')];
-  if (imageOf(ctx) === 'mysql') notes.push("image mysql runs Debian's MariaDB (the same protocol; MySQL 8's own features are missing)");
+  if (ctx.image === 'mysql') notes.push("image mysql runs Debian's MariaDB (the same protocol; MySQL 8's own features are missing)");
   return {
     label: "Debian's MariaDB",
     command: verbatim ?? ['mariadbd', `--datadir=${MYSQL_DATA}`, '--bind-address=0.0.0.0', '--port=3306', '--socket=/run/mysqld/mysqld.sock', ...args],
@@ -200,10 +202,6 @@ function mariadb(ctx: ImageContext): ImageMapping {
     tasks: [{ name: `${ctx.service}-init`, after: false, user: 'mysql', volumes: data, command: ['bash', '-c', MARIADB_INIT] }],
     notes,
   };
-}
-
-function imageOf(ctx: ImageContext): string {
-  return ctx.env.MYSQL_ROOT_PASSWORD !== undefined && ctx.env.MARIADB_ROOT_PASSWORD === undefined ? 'mysql' : 'mariadb';
 }
 
 // As the image's entrypoint: a data folder once, then a server on its socket only, to set the

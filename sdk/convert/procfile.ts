@@ -2,7 +2,7 @@
 // honcho run them on one host, so they reach each other on localhost), `release` a task the others
 // wait for (as Heroku runs it before them), $PORT from 5000 up in steps of 100 (foreman's numbers).
 import { ConvertError } from '../errors.ts';
-import { nameTable, Notes, warrenName } from './common.ts';
+import { dependencyOrder, nameTable, Notes, warrenName } from './common.ts';
 import type { ConvertedRecipe, SourceFiles, Unit } from './model.ts';
 import { needsShell, shellWords } from './shell-words.ts';
 
@@ -47,7 +47,7 @@ export function convertProcfile(text: string, file: string, files: SourceFiles, 
     return unit;
   });
   if (!units.some((u) => u.port !== undefined)) notes.add(file, 'PORT', 'no process uses $PORT: no service has a port (warren checks they started, not that they listen)');
-  return { name: envName, source: `${file} (Procfile)`, units, notes: notes.list };
+  return { name: envName, source: `${file} (Procfile)`, units: dependencyOrder(units, (u) => where(entries.find((e) => names.get(e.name) === u.name)!.name)), notes: notes.list };
 }
 
 /** A Procfile command is a shell line: through `sh -c` when it needs one ($PORT, &&, pipes), else its words. */

@@ -1,6 +1,6 @@
 // A YAML source with its lines: the parsed value, and `file:line` of any key in it, for errors and
 // notes that point at what the user wrote. Merge keys (`<<: *common`) as Compose files use them.
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { ConvertError } from '../errors.ts';
 
 export interface YamlSource {
@@ -27,11 +27,16 @@ export function parseYaml(text: string, file: string): YamlSource {
   return {
     value,
     where(path) {
-      for (let n = path.length; n >= 0; n--) {
-        const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+      // The line of the key itself (`ports:`), not of its value; else the nearest parent's.
+      for (let n = path.length; n > 0; n--) {
+        const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+        const last = path[n - 1];
+        let node: Node | undefined;
+        if (isMap(parent)) node = parent.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === String(last))?.key as Node | undefined;
+        else if (isSeq(parent) && typeof last === 'number') node = parent.items[last] as Node | undefined;
         if (isNode(node) && node.range) return `${file}:${lines.linePos(node.range[0]).line}`;
       }
-      return file;
+      return isNode(doc.contents) && doc.contents.range ? `${file}:${lines.linePos(doc.contents.range[0]).line}` : file;
     },
   };
 }
