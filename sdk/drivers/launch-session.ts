@@ -53,7 +53,10 @@ export class LaunchSession {
     forEachLine(this.#child.stdout!, (line) => this.#onReport(line), () => void this.#onEnd());
   }
 
-  /** Starts the services; one outcome per request, in order: its record or why it did not start. */
+  /**
+   * Starts the services; one outcome per request, in order: its record (once its command has been
+   * exec'ed, so a started() readiness sees it) or why it did not start.
+   */
   async start(requests: readonly ServiceStart[]): Promise<(ServiceRecord | Error)[]> {
     if (this.#child.pid === undefined) {
       const error = this.#spawnError ?? (await new Promise<Error>((resolve) => this.#child.once('error', resolve)));

@@ -15,7 +15,8 @@
 //       READ_ONLY ("0" or "1": the root view read-only except the service's own mounts)
 //       MOUNTC (KIND SOURCE TARGET OPTIONS)...  KIND: "bind" | "volume" (a bind whose source is
 //         never a symlink) | "tmpfs"; OPTIONS: "ro" or "rw" for binds, tmpfs's "size=..." or "".
-//       CGROUPC CGROUP_PROCS...  (cgroup.procs files the init joins before anything else)
+//       CGROUPC CGROUP_PROCS...  (cgroup.procs files the init joins before anything else; in a
+//         cgroup v1 hierarchy through the `tasks` file beside it, see join_cgroups)
 //       HIDDENC HIDDEN... ARGC ARGV... ENVC ENV...
 //     "warren-launch/3" "policy" INDEX always|on-failure MAX_RESTARTS INITIAL_MS MAX_MS JOURNAL
 //       (before "detach": once detached, service INDEX is started again by that policy, each new
@@ -24,9 +25,11 @@
 //       {"op":"restart","service":NAME} each, answered {"ok":true,"pid":PID} once it runs again)
 //     "warren-launch/3" "detach"
 //   Services are numbered in the order they arrive, across records, from 0.
-//   stdout, one line each: "started I PID" (PID: its init, which leads its process group),
-//     "failed I MESSAGE", "exit I CODE SIGNAL" (CODE or SIGNAL is -1; a command killed by signal N
-//     exits 128+N), "out I LINE" / "err I LINE" (a service's output, while attached), "detached".
+//   stdout, one line each: "started I PID" (PID: its init, which leads its process group; told
+//     once the command has been exec'ed, or once the init ended before it could be: a readiness
+//     check of kind started() then sees the service's own process), "failed I MESSAGE",
+//     "exit I CODE SIGNAL" (CODE or SIGNAL is -1; a command killed by signal N exits 128+N),
+//     "out I LINE" / "err I LINE" (a service's output, while attached), "detached".
 //
 // Per service: owner → launcher → init (PID 1 of the service's namespace: reaps orphans) →
 // command. Attached, the launcher dies with its owner (PR_SET_PDEATHSIG) and ends once its stdin
@@ -131,6 +134,7 @@ struct service {
   pid_t init; /* 0 once it has ended (or never started) */
   long long kill_at; /* when a stop of the launcher escalates to SIGKILL; 0: not stopping */
   struct stream out, err;
+  int status_fd; /* read end of the pipe the command holds until its exec (see start_one); -1 once "started" is told */
   char *spec; /* its start fields as received: a restart starts it from them again */
   size_t spec_len;
   struct policy *policy; /* its restart policy once detached (see "restart policies" below); NULL: none */
@@ -166,6 +170,7 @@ struct launch {
   int cgroup_errno;
   int netns_fd, netns_errno;
   int out_w, err_w;
+  int status_w; /* the init's end of the service's status pipe */
 };
 
 static struct service *services;
@@ -402,13 +407,6 @@ static void drop_capabilities(uint64_t keep, const struct user_spec *user) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
 }
 
-/** Joins each cgroup (opened by the launcher): writing 0 moves the writer itself, whatever its pid here. */
-static void join_cgroups(struct launch *l) {
-  for (long i = 0; l->cgroups[i]; i++) {
-    if (l->cgroup_fds[i] < 0 || write(l->cgroup_fds[i], "0", 1) != 1) die(l->cgroups[i]);
-  }
-}
-
 static unsigned long bind_flags(const char *options) {
   return MS_NOSUID | MS_NODEV | (strcmp(options, "ro") == 0 ? MS_RDONLY : 0);
 }
@@ -500,6 +498,18 @@ static void forward(int sig) {
 static int launcher_pidfd;
 
 /**
+ * Joins each cgroup (opened by the launcher) by writing 0: that moves the writer itself, whatever
+ * its pid here. In a cgroup v1 hierarchy the file is `tasks` (see open_cgroup): moving the calling
+ * thread (the init has no other) takes no machine-wide lock, where moving a process by
+ * cgroup.procs waits for an RCU grace period first, 5 to 20 ms per burst of starts.
+ */
+static void join_cgroups(struct launch *l) {
+  for (long i = 0; l->cgroups[i]; i++) {
+    if (l->cgroup_fds[i] < 0 || write(l->cgroup_fds[i], "0", 1) != 1) die(l->cgroups[i]);
+  }
+}
+
+/**
  * PID 1 of the service's new PID, mount and UTS namespaces (cloned so by the launcher): enters
  * the network namespace, names itself, mounts the hosts file, its /proc, /sys and /dev, hides the
  * state, drops capabilities, runs the command and ends as it ends; the kernel then kills
@@ -522,7 +532,9 @@ static int run_init(void *arg) {
   if (setns(l->netns_fd, CLONE_NEWNET) < 0) die("setns");
   // First: a service that cannot be limited does not run at all.
   join_cgroups(l);
-  close_range(3, ~0U, 0);
+  // Kept: the status pipe, closed by the command's exec (or by the end of both).
+  if (dup3(l->status_w, 3, O_CLOEXEC) < 0) die("dup3");
+  close_range(4, ~0U, 0);
   if (sethostname(l->hostname, strlen(l->hostname)) < 0) die("sethostname");
   // The hosts file and the volumes live in the state dir: bound before the state dir is hidden.
   if (mount(l->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) die("bind /etc/hosts");
@@ -541,6 +553,8 @@ static int run_init(void *arg) {
   command_pid = fork();
   if (command_pid < 0) die("fork");
   if (command_pid == 0) exec_command(l);
+  // Only the command holds the status pipe now: the launcher sees its end once the command has exec'ed.
+  close(3);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -619,7 +633,7 @@ static struct service *new_service(void) {
     if (!(services = realloc(services, service_capacity * sizeof *services))) die("realloc");
   }
   struct service *s = &services[service_count++];
-  *s = (struct service){.log_fd = -1, .out.fd = -1, .err.fd = -1, .answer_fd = -1};
+  *s = (struct service){.log_fd = -1, .out.fd = -1, .err.fd = -1, .status_fd = -1, .answer_fd = -1};
   return s;
 }
 
@@ -629,11 +643,22 @@ static char *copy(const char *text) {
   return c;
 }
 
-/** Opens the service's log and output pipes and clones its init; reports how that went. */
+/** Closes each descriptor that is open (>= 0) and marks it closed. */
+static void close_fds(int *fds, int count) {
+  for (int i = 0; i < count; i++) {
+    if (fds[i] >= 0) close(fds[i]);
+    fds[i] = -1;
+  }
+}
+
+/**
+ * Opens the service's log and its pipes and clones its init; a failure is reported. "started" is
+ * told later, once the status pipe is at its end: the command has exec'ed (or the init ended).
+ */
 static void start_one(struct launch *l, long index) {
   struct service *s = &services[index];
   struct stat st;
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
   const char *what = "open its log";  /* what failed, for the report */
   if (l->cgroup_failed) {
     report("failed %ld cannot join cgroup %s: %s\n", index, l->cgroup_failed, strerror(l->cgroup_errno));
@@ -642,29 +667,65 @@ static void start_one(struct launch *l, long index) {
   s->log_fd = open(s->log_path, OPEN_FLAGS, 0600);
   if (s->log_fd < 0 || fstat(s->log_fd, &st) < 0) goto failed;
   s->log_size = st.st_size;
-  what = "make its output pipes";
-  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) goto failed;
+  what = "make its pipes";
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) goto failed;
   l->out_w = out[1];
   l->err_w = err[1];
+  l->status_w = status[1];
   what = "clone its init";
   pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD, l);
   if (pid < 0) goto failed;
   close(out[1]);
   close(err[1]);
+  close(status[1]);
   setpgid(pid, pid);
   s->init = pid;
   s->out.fd = out[0];
   s->err.fd = err[0];
-  report("started %ld %d\n", index, pid);
+  s->status_fd = status[0];
   return;
 failed:
   report("failed %ld cannot %s (log %s): %s\n", index, what, s->log_path, strerror(errno));
-  for (int i = 0; i < 2; i++) {
-    if (out[i] >= 0) close(out[i]);
-    if (err[i] >= 0) close(err[i]);
-  }
+  close_fds(out, 2);
+  close_fds(err, 2);
+  close_fds(status, 2);
   if (s->log_fd >= 0) close(s->log_fd);
   s->log_fd = -1;
+}
+
+/** The service has exec'ed its command (or its init has ended): "started", once. */
+static void tell_started(long index) {
+  struct service *s = &services[index];
+  if (s->status_fd < 0) return;
+  close(s->status_fd);
+  s->status_fd = -1;
+  report("started %ld %d\n", index, s->init);
+}
+
+/** Its status pipe is readable: only its end means something (nothing is ever written to it). */
+static void read_status(long index) {
+  char ignored[64];
+  ssize_t n = read(services[index].status_fd, ignored, sizeof ignored);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) tell_started(index);
+}
+
+/**
+ * What an init writes 0 to, to join the cgroup whose cgroup.procs is `procs`: in a cgroup v1
+ * hierarchy its `tasks` file beside it (see join_cgroups), else cgroup.procs itself (cgroup v2 has
+ * no `tasks`). Never through a symbolic link.
+ */
+static int open_cgroup(const char *procs) {
+  static const char suffix[] = "/cgroup.procs";
+  size_t n = strlen(procs), dir = n >= sizeof suffix - 1 ? n - (sizeof suffix - 1) : 0;
+  char tasks[4096];
+  if (n >= sizeof suffix - 1 && strcmp(procs + dir, suffix) == 0 && dir + sizeof "/tasks" <= sizeof tasks) {
+    memcpy(tasks, procs, dir);
+    memcpy(tasks + dir, "/tasks", sizeof "/tasks");
+    int fd = open(tasks, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 || errno != ENOENT) return fd;
+  }
+  return open(procs, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /** A "start" record: parse every service, then clone an init for each. */
@@ -706,7 +767,7 @@ static void start_batch(void) {
     while (l->cgroups[n]) n++;
     if (!(l->cgroup_fds = calloc(n + 1, sizeof *l->cgroup_fds))) die("calloc");
     for (long j = 0; j < n; j++) {
-      l->cgroup_fds[j] = open(l->cgroups[j], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+      l->cgroup_fds[j] = open_cgroup(l->cgroups[j]);
       if (l->cgroup_fds[j] < 0 && !l->cgroup_failed) l->cgroup_failed = l->cgroups[j], l->cgroup_errno = errno;
     }
   }
@@ -1037,6 +1098,8 @@ static int read_control(void) {
 
 // ---- the loop --------------------------------------------------------------------------------
 
+enum { WATCH_OUT, WATCH_ERR, WATCH_STATUS };
+
 static long running(void) {
   long n = 0;
   for (long i = 0; i < service_count; i++) n += services[i].init > 0;
@@ -1059,6 +1122,8 @@ static void reap(void) {
       struct service *s = &services[i];
       if (s->init != pid) continue;
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1, sig = WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+      // Its status pipe is at its end by now (an exit closes files before the parent learns of it).
+      tell_started(i);
       s->init = 0;
       if (attached) report("exit %ld %d %d\n", i, code, sig);
       else append_exit_event(s, code, sig);
@@ -1124,19 +1189,22 @@ int main(int argc, char **argv) {
   if (host_mnt_fd < 0) die("open /proc/self/ns/mnt");
   int control_open = 1, stopping = 0;
   struct pollfd *fds = NULL;
-  long *owners = NULL;
+  long *owners = NULL; /* per poll entry: the service's index, and what of it (WATCH_*) */
+  int *kinds = NULL;
   for (;;) {
     fflush(stdout);
     if (stopping && !running() && !has_open_streams()) return 0;
     if (attached && !control_open && !running() && !has_open_streams()) return 0;
-    if (!(fds = realloc(fds, (2 + 2 * service_count) * sizeof *fds)) || !(owners = realloc(owners, (2 + 2 * service_count) * sizeof *owners))) die("realloc");
+    size_t most = 2 + 3 * service_count;
+    if (!(fds = realloc(fds, most * sizeof *fds)) || !(owners = realloc(owners, most * sizeof *owners)) || !(kinds = realloc(kinds, most * sizeof *kinds))) die("realloc");
     nfds_t n = 0;
     fds[n++] = (struct pollfd){.fd = signals, .events = POLLIN};
     if (attached && control_open) fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
     if (!attached && control_fd >= 0) fds[n++] = (struct pollfd){.fd = control_fd, .events = POLLIN};
     for (long i = 0; i < service_count; i++) {
-      if (services[i].out.fd >= 0) owners[n] = i, fds[n++] = (struct pollfd){.fd = services[i].out.fd, .events = POLLIN};
-      if (services[i].err.fd >= 0) owners[n] = ~i, fds[n++] = (struct pollfd){.fd = services[i].err.fd, .events = POLLIN};
+      if (services[i].status_fd >= 0) owners[n] = i, kinds[n] = WATCH_STATUS, fds[n++] = (struct pollfd){.fd = services[i].status_fd, .events = POLLIN};
+      if (services[i].out.fd >= 0) owners[n] = i, kinds[n] = WATCH_OUT, fds[n++] = (struct pollfd){.fd = services[i].out.fd, .events = POLLIN};
+      if (services[i].err.fd >= 0) owners[n] = i, kinds[n] = WATCH_ERR, fds[n++] = (struct pollfd){.fd = services[i].err.fd, .events = POLLIN};
     }
     if (poll(fds, n, until_restart(escalate())) < 0 && errno != EINTR) die("poll");
     // Output first: a service's last lines reach its log before its end is reported.
@@ -1144,7 +1212,8 @@ int main(int argc, char **argv) {
       if (!fds[i].revents) continue;
       if (fds[i].fd == 0) control_open = read_control();
       else if (fds[i].fd == control_fd) serve_request();
-      else read_stream(owners[i] >= 0 ? owners[i] : ~owners[i], owners[i] < 0);
+      else if (kinds[i] == WATCH_STATUS) read_status(owners[i]);
+      else read_stream(owners[i], kinds[i] == WATCH_ERR);
     }
     struct signalfd_siginfo info;
     while (read(signals, &info, sizeof info) == sizeof info) {
