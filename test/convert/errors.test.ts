@@ -59,6 +59,7 @@ test('Compose: no services, an unknown dependency, a cycle, a bad mount and a Pr
       ['compose.yaml', 'services:\n  web:\n    image: nginx\n    depends_on: [db]\n', /compose\.yaml:4: depends on unknown service "db"/],
       ['compose.yaml', 'services:\n  a:\n    image: redis\n    depends_on: [b]\n  b:\n    image: redis\n    depends_on: [a]\n', /dependency cycle: a -> b -> a|dependency cycle: b -> a -> b/],
       ['compose.yaml', 'services:\n  a:\n    image: redis\n    volumes:\n      - data:relative/path\n', /compose\.yaml:5: mount target "relative\/path" is not an absolute path/],
+      ['compose.yaml', 'services:\n  db:\n    image: postgres\n    env_file: missing.env\n', /compose\.yaml:4: missing\.env does not exist/],
       ['Procfile', 'web: ./server\nthis is not a process line\n', /Procfile:2: a Procfile line is "name: command"/],
       ['process-compose.yaml', 'processes:\n  a:\n    command: "x"\n    depends_on:\n      nope:\n        condition: process_started\n', /process-compose\.yaml:5: depends on unknown process "nope"/],
     ];
@@ -69,6 +70,18 @@ test('Compose: no services, an unknown dependency, a cycle, a bad mount and a Pr
       assert.is(error.code, 'CONVERT_INPUT_INVALID', error.message);
       assert.match(error.message, message);
     }
+  } finally {
+    out.remove();
+  }
+});
+
+test('an env_file marked required: false may be missing; it is then not the envFile', async () => {
+  const out = outDir();
+  try {
+    const input = join(out.path, 'compose.yaml');
+    writeFileSync(input, 'services:\n  cache:\n    image: redis\n    env_file:\n      - path: optional.env\n        required: false\n');
+    const { text } = await convertFile(input);
+    assert.not.match(text, /envFile/);
   } finally {
     out.remove();
   }
