@@ -1,7 +1,7 @@
 // When the launcher says "started": once the service's own command has been exec'ed, not when its
 // init was cloned. A readiness check of kind started() trusts that moment, so it must not race
 // the init's setup (namespaces, cgroups, mounts, capabilities).
-import { mkdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -43,6 +43,11 @@ test('start resolves once every command of the batch has been exec\'ed, setup (c
       const seen = records.map((record) => childrenOf(record.pid).map(exeOf));
       try {
         seen.forEach((exes, i) => assert.equal(exes, [SLEEP], `service s${i}: the command runs when start resolves (init ${records[i]!.pid})`));
+        if (cgroup) {
+          // Joined as whole processes (a v1 hierarchy is joined through `tasks`): init and command both.
+          const members = readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
+          for (const record of records) for (const pid of [record.pid, ...childrenOf(record.pid)]) assert.ok(members.includes(pid), `pid ${pid} is in ${cgroup}: ${members}`);
+        }
       } finally {
         await Promise.all(services.map((service, i) => processes.stop(service, records[i])));
       }
