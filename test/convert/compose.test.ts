@@ -43,7 +43,7 @@ test('web + db + cache: ports, healthchecks, env files, named volumes, binds, tm
     const { spec, issues } = await problems(file);
     assert.equal(messages(issues), [], 'every image of this file has a local program');
     assert.is(spec.name, 'site', "the file's `name:`");
-    assert.equal(spec.namespaces.map((n) => [n.name, n.veth]), [['db', true], ['cache', true], ['web', true]], 'one namespace per service, dependencies first');
+    assert.equal(spec.namespaces.map((n) => [n.name, n.veth]), [['db', true], ['cache', true], ['web', true], ['proxy', true]], 'one namespace per service, dependencies first');
 
     const db = byName(spec.services, 'db');
     assert.is(db.port, 5432);
@@ -76,6 +76,10 @@ test('web + db + cache: ports, healthchecks, env files, named volumes, binds, tm
     assert.equal(web.limits, { memory: '128m', cpus: 0.5 }, 'deploy.resources.limits');
     assert.is(web.restart, 'always', 'unless-stopped');
     assert.match(String(web.volumes?.['/etc/nginx/conf.d'] && (web.volumes['/etc/nginx/conf.d'] as { path: string }).path), /sdk\/convert\/images\/nginx\/conf\.d$/, "the image's default site");
+    const proxy = byName(spec.services, 'proxy');
+    assert.equal(proxy.volumes?.['/etc/nginx/conf.d/default.conf'], { kind: 'bind', path: '../fixtures/site/proxy.conf', readonly: true }, 'its own default site');
+    assert.is(proxy.volumes?.['/etc/nginx/conf.d'], undefined, "then not the image's conf.d (the host's, empty on Debian, with its file in it)");
+    assert.equal([proxy.port, proxy.dependsOn], [8080, ['web']]);
     assert.ok(notes.some((n) => n.key === 'services.web.restart' && /unless-stopped is 'always'/.test(n.message)), 'the difference is said');
   } finally {
     out.remove();

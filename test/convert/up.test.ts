@@ -50,9 +50,12 @@ test('Compose: nginx serves the bound html, PostgreSQL has the database of POSTG
     assert.is.not(wrong.exitCode, 0, 'and a wrong one does not');
     assert.is((await dev.exec('cache', ['redis-cli', 'config', 'get', 'appendonly'])).stdout.split('\n')[1], 'yes', 'the command\'s --appendonly yes');
     assert.is((await dev.exec('cache', ['id', '-un'])).stdout.trim(), 'redis');
+    const proxied = await fetch(dev.url('proxy', '/'));
+    assert.is(proxied.headers.get('x-proxied-by'), 'proxy', 'its own conf.d/default.conf is read');
+    assert.match(await proxied.text(), /converted from Compose/);
     const status = await dev.status();
     assert.ok(status.every((s) => s.running && s.healthy), JSON.stringify(status));
-  }, ['/run/postgresql', '/var/cache/nginx', '/var/lib/postgresql/data', '/data', '/run/nginx']);
+  }, ['/run/postgresql', '/var/cache/nginx', '/var/lib/postgresql/data', '/data', '/run/nginx', '/etc/nginx/conf.d/default.conf']);
 });
 
 test('Procfile: web answers on $PORT from its folder after the release task, the worker sees .env', async () => {
