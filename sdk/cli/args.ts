@@ -2,7 +2,6 @@
 // parse that refuses an option a command does not take. Help and completion are generated from this.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_UI_PORT } from '../ui/api-types.ts';
 
 interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -111,7 +110,7 @@ export const COMMANDS: CommandSpec[] = [
       '-o DIR writes one file per object group (00-namespace.yaml first, SERVICE.secret.yaml readable by you only); -o - or no -o prints one stream. ' +
       'Images: --images FILE.json over env(name, { images }) over each service\'s `image`; a service with none fails the export. ' +
       'What Kubernetes cannot express is listed at the top of the output and on stderr. --check with YAML files or folders checks those instead.' },
-  { name: 'ui', summary: 'a web page of every instance on this machine: topology, health, live logs, events, down', usage: `[--port ${DEFAULT_UI_PORT}] [--open]`, recipe: 'none',
+  { name: 'ui', summary: 'a web page of every instance on this machine: topology, health, live logs, events, down', usage: '[--port 4848] [--open]', recipe: 'none',
     examples: ['warren ui', 'warren ui --port 5000 --open'], options: ['port', 'open', ...STATE],
     details: 'Serves on 127.0.0.1 only and prints the URL to open: its token is the only way in (keep it to yourself). Runs until Ctrl-C; instances may come and go meanwhile.' },
   { name: 'shape', summary: 'set exactly this impairment on a service\'s (or namespace\'s) link, both directions, live; anything not given is none',
