@@ -1,8 +1,9 @@
 // Delay, jitter, reorder, duplicate and corrupt on kernels without sch_netem (this project's machine
 // runs one): a small C delay line (delay/delay-line.c) in the hub namespace takes the namespace's hub
 // port off the bridge and passes its frames to and from a twin port on the bridge, each way after the
-// delay. Changed in place by rewriting its configuration and SIGHUP; stopped by putting the port back
-// on the bridge. It dies with its interfaces (the namespace's deletion), so teardown needs nothing more.
+// delay. Changed in place by rewriting its configuration and SIGHUP; stopped by SIGTERM (it puts the
+// port back on the bridge itself) and the twin's deletion. It dies with its interfaces (the namespace's
+// deletion), so teardown needs nothing more.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -46,16 +47,16 @@ export async function stopDelayLine(link: LinkEnds, control: string): Promise<vo
   const running = runningRelay(control);
   const { bridgeSide } = relayPorts(link.hubIf);
   if (!running && !existsSync(`${control}.pid`)) return;
-  // Back on the bridge and the twin gone in one batch: the bridge forgets the twin's addresses with it.
-  await ipBatch([`link set ${link.hubIf} master ${link.bridge}`, `link del ${bridgeSide}`], { netns: link.hub, tolerate: /Cannot find device|does not exist/ });
   if (running) {
     try {
-      // It exits by itself once its interface is gone; this only makes it sooner.
+      // On SIGTERM it puts the port back on the bridge itself (one netlink message): the perfect link is back at once.
       process.kill(running.pid, 'SIGTERM');
     } catch {
       // gone meanwhile
     }
   }
+  // Then for sure (also when it was killed) and the twin gone, in one batch: the bridge forgets the twin's addresses with it.
+  await ipBatch([`link set ${link.hubIf} master ${link.bridge}`, `link del ${bridgeSide}`], { netns: link.hub, tolerate: /Cannot find device|does not exist/ });
   rmSync(`${control}.pid`, { force: true });
 }
 
@@ -125,10 +126,15 @@ export function delayLinePath(): Promise<string> {
   return built;
 }
 
+/** The delay line's cache folder: its binary, and what was learned about this kernel (tc.ts). */
+export function delayLineCacheDir(): string {
+  return cacheDirFor(join(packageRoot(), SOURCE));
+}
+
 async function build(): Promise<string> {
   const source = join(packageRoot(), SOURCE);
   const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
-  const cacheDir = cacheDirFor(source);
+  const cacheDir = delayLineCacheDir();
   const binary = join(cacheDir, `${BINARY}-${key}`);
   if (isCacheFile(binary)) return binary;
   const partial = `${binary}.${process.pid}.tmp`;

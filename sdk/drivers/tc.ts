@@ -4,12 +4,16 @@
 // Loss is not a qdisc here: the hub filter (partition.ts) drops it, in both directions. On kernels
 // without netem (CONFIG_NET_SCH_NETEM unset, as on this project's machine) delay, jitter, reorder,
 // duplicate and corrupt go to a delay line (delay-line.ts); the rate stays a kernel token bucket.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { release } from 'node:os';
+import { dirname, join } from 'node:path';
 import { isPerfect, type Impairment } from '../../dsl/units.ts';
 import { CommandError, SetupError } from '../errors.ts';
 import type { LinkEnds } from '../plan/types.ts';
 import { isInstanceInterface, parseNetns } from '../plan/names.ts';
 import type { LinkChange, LinkDriver } from './types.ts';
-import { delayLineGone, ensureControlDir, setDelayLine, stopDelayLine } from './delay-line.ts';
+import { readCacheFile, writeCacheFile } from '../cache-dir.ts';
+import { delayLineCacheDir, delayLineGone, ensureControlDir, setDelayLine, stopDelayLine } from './delay-line.ts';
 import { capture } from './command.ts';
 import { filterHub } from './partition.ts';
 
@@ -31,12 +35,13 @@ export function createLinkDriver(): LinkDriver {
   };
 }
 
-/** Whether this kernel has netem: learned from the first attempt, then asked no more. */
+/** Whether this kernel has netem: learned from the first attempt (or this boot's note of it), then asked no more. */
 let netem: 'unknown' | 'present' | 'missing' = 'unknown';
 
 async function shapeLink({ link, impairment, previous, control }: LinkChange): Promise<void> {
   const both = ends(link);
   const wantsLine = needsNetem(impairment);
+  if (wantsLine && netem === 'unknown' && control && netemKnownMissing(noteDir())) netem = 'missing';
   if (wantsLine && netem !== 'missing') {
     try {
       await Promise.all(both.map((end) => setEnd(end, qdiscFor(impairment), link.namespace)));
@@ -45,6 +50,7 @@ async function shapeLink({ link, impairment, previous, control }: LinkChange): P
     } catch (error) {
       if (!(error instanceof SetupError && (error as { missingQdisc?: string }).missingQdisc === 'netem') || !control) throw error;
       netem = 'missing';
+      noteNetemMissing(noteDir());
     }
   }
   // Without netem the kernel does the rate (tbf); the delay line does the rest.
@@ -178,4 +184,56 @@ function netemDelayUs(options: Record<string, unknown>): number | undefined {
   if (delay === undefined) return 0;
   const seconds = Number(delay.delay);
   return Number.isFinite(seconds) ? Math.round(seconds * 1e6) : undefined;
+}
+
+// A kernel without netem stays so until it loads a module or reboots: noted once per boot in the
+// delay line's (trusted) cache folder, so a process's first impairment does not ask the kernel
+// again with two failing `tc` (~8 ms of the first delay).
+const NETEM_NOTE = 'netem-missing-';
+
+function noteDir(): string | undefined {
+  try {
+    return delayLineCacheDir();
+  } catch {
+    return undefined;
+  }
+}
+
+/** This boot's note in `dir` (a verified cache folder), named after the boot id. */
+function netemNote(dir: string | undefined): string | undefined {
+  const bootId = readFileSafe('/proc/sys/kernel/random/boot_id').trim();
+  return dir !== undefined && /^[0-9a-f-]{36}$/.test(bootId) ? join(dir, `${NETEM_NOTE}${bootId}`) : undefined;
+}
+
+/** This boot's kernel (same release) had no netem, noted in `dir` by us (ours, not writable by others, no symlink), and no sch_netem module turned up since. */
+export function netemKnownMissing(dir: string | undefined): boolean {
+  const note = netemNote(dir);
+  return note !== undefined && readCacheFile(note)?.toString() === `${release()}\n` && !netemModuleAround();
+}
+
+/** Notes in `dir` that this boot's kernel has no netem (not when a module is around: then it is asked again); older boots' notes go. */
+export function noteNetemMissing(dir: string | undefined): void {
+  const note = netemNote(dir);
+  if (!note || netemModuleAround()) return;
+  try {
+    writeCacheFile(note, `${release()}\n`, 0o644);
+    for (const old of readdirSync(dirname(note))) if (old.startsWith(NETEM_NOTE) && !old.includes('.') && join(dirname(note), old) !== note) rmSync(join(dirname(note), old), { force: true });
+  } catch {
+    // Only a shortcut: without the note the next process asks the kernel again.
+  }
+}
+
+/** A sch_netem module loaded, or one the kernel could load: then netem is worth asking for. */
+export function netemModuleAround(): boolean {
+  if (/^sch_netem /m.test(readFileSafe('/proc/modules'))) return true;
+  const dir = join('/lib/modules', release(), 'kernel', 'net', 'sched');
+  return ['', '.gz', '.xz', '.zst'].some((ext) => existsSync(join(dir, `sch_netem.ko${ext}`)));
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }

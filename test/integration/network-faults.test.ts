@@ -4,7 +4,7 @@
 // that cut TCP both ways and heal while an unrelated connection stays open; nothing left afterwards,
 // also after kill -9 of the owner and gc. These tests measure the network, never warren's speed.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -89,6 +89,37 @@ test('delay: the RTT between two namespaces grows by the delay each way, and com
     const kinds: string[] = [];
     for await (const e of openInstance(ENV, instance, { stateDir }).events()) if (e.kind === 'link.shaped') kinds.push(JSON.stringify((e as LoggedEvent & { impairment: unknown }).impairment));
     assert.equal(kinds, ['{"delay":"40ms"}', '{"delay":"15ms"}', 'null']);
+  });
+});
+
+test('a delay line stopped from outside gives back a perfect link at once; the next shape starts one again', async () => {
+  await withInstance('st', async (dev, instance, stateDir) => {
+    const before = await udp(dev, 'b', 'a', 50);
+    await dev.shape('a', { delay: '30ms' });
+    assert.ok((await udp(dev, 'b', 'a', 20, 5)).min! >= 60, 'delayed');
+    // Where the kernel has no netem (this machine) a delay line carries the link; with netem there is none to stop.
+    const record = join(stateDir, 'instances', `${ENV}.${instance}`, 'links', 'a.conf.pid');
+    let pid: number | undefined;
+    try {
+      pid = (JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid;
+    } catch {
+      assert.equal(pidsOfInstance(ENV, instance).filter((p) => cmdlineOf(p).includes('warren-delay')), [], 'no record, no delay line: netem does it');
+      return;
+    }
+    assert.ok(cmdlineOf(pid).includes('warren-delay'), `pid ${pid} is the delay line`);
+    process.kill(pid, 'SIGTERM');
+    assert.ok(await waitFor(() => !alive(pid!), 2000), 'it stopped');
+    // The port is back on the bridge and the bridge forgot the twin: traffic flows at once, undelayed (not after an address ages out).
+    const after = await udp(dev, 'b', 'a', 50);
+    assert.is(after.received, 50, 'every packet came back');
+    assert.ok(after.median! < before.median! + 3, `RTT ${after.median} ms is the unimpaired ${before.median} ms again`);
+    // Its twin is still there (down): the next delay line takes it up again.
+    await dev.shape('a', { delay: '20ms' });
+    assert.ok((await udp(dev, 'b', 'a', 20, 5)).min! >= 40, 'delayed again');
+    await dev.shape('a', null);
+    const cleared = await udp(dev, 'b', 'a', 50);
+    assert.is(cleared.received, 50);
+    assert.ok(cleared.median! < before.median! + 3, `cleared: RTT ${cleared.median} ms`);
   });
 });
 

@@ -1,8 +1,8 @@
 // The pure parts of link faults, partitions, published ports and host access: units, validation with
 // recipe lines, the plan's steps, the nft and tc texts the drivers would run, replay checks, and the
 // machine-wide port claims (in a temp registry).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +13,7 @@ import { parseCidr } from '../../sdk/plan/subnet.ts';
 import type { HostNatArgs, Step } from '../../sdk/plan/types.ts';
 import { hubFilterScript } from '../../sdk/drivers/partition.ts';
 import { hostAccessAccepts, natScript } from '../../sdk/drivers/publish.ts';
-import { mismatch, qdiscFor } from '../../sdk/drivers/tc.ts';
+import { mismatch, netemKnownMissing, netemModuleAround, noteNetemMissing, qdiscFor } from '../../sdk/drivers/tc.ts';
 import { configLine } from '../../sdk/drivers/delay-line.ts';
 import { stepProblem } from '../../sdk/runtime/journal-check.ts';
 import { claimPorts, peekPorts, reapStalePortClaims, releasePorts, claimedPorts } from '../../sdk/runtime/port-claims.ts';
@@ -139,6 +139,35 @@ test('tc: one qdisc per impairment with every knob spelled out; the kernel\'s an
   assert.is(mismatch({ kind: 'tbf', options: { rate: 1e6 } }, { kind: 'tbf', rateBytes: 1e6 }), undefined);
   assert.match(mismatch({ kind: 'netem', options: { rate: { rate: 1000 } } }, { kind: 'netem', args: [], rateBytes: 0, delayUs: 0 })!, /netem rate/);
   assert.is(configLine({ delayUs: 300_000, jitterUs: 1000, reorderPct: 25, duplicatePct: 1, corruptPct: 0.1 }), '300000 1000 250000 10000 1000\n');
+});
+
+test('the note that this boot\'s kernel has no netem is trusted only as warren wrote it; other boots\' notes go', () => {
+  const dir = mkdtempSync(join(tmpdir(), `warren-${process.pid.toString(36)}-netem-`));
+  try {
+    writeFileSync(join(dir, 'netem-missing-00000000-0000-0000-0000-000000000000'), `${release()}\n`, { mode: 0o644 });
+    noteNetemMissing(dir);
+    const notes = readdirSync(dir);
+    if (netemModuleAround()) {
+      // A sch_netem module is here: nothing is noted, and netem is asked for each time.
+      assert.not.ok(netemKnownMissing(dir));
+      return;
+    }
+    assert.is(notes.length, 1, `one note, this boot's: ${notes}`);
+    assert.ok(netemKnownMissing(dir));
+    const note = join(dir, notes[0]!);
+    chmodSync(note, 0o666);
+    assert.not.ok(netemKnownMissing(dir), 'a note others may write is not trusted');
+    rmSync(note);
+    writeFileSync(join(dir, 'elsewhere'), `${release()}\n`, { mode: 0o644 });
+    symlinkSync(join(dir, 'elsewhere'), note);
+    assert.not.ok(netemKnownMissing(dir), 'a symlink is not followed');
+    rmSync(note);
+    writeFileSync(note, 'another-kernel\n', { mode: 0o644 });
+    assert.not.ok(netemKnownMissing(dir), 'a note of another kernel release is not this one\'s');
+    assert.not.ok(netemKnownMissing(undefined), 'no cache folder: nothing known');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('port claims: unique across instances and state dirs, a fixed port held by another instance refused, released and reaped', () => {

@@ -3,7 +3,8 @@
 // (plus jitter, never reordering by itself); a share is sent at once (reorder), twice (duplicate)
 // or with one bit flipped (corrupt). SIGHUP re-reads the configuration, in place: queued frames
 // keep their schedule and no connection notices more than the change. It exits when either
-// interface goes away (its namespace was deleted), on SIGTERM, or on any error it cannot handle.
+// interface goes away (its namespace was deleted), on SIGTERM, or on any error it cannot handle;
+// once it passes frames, it puts the port back on the bridge first (a stop is then as fast as a change).
 //
 // usage: warren-delay TAG NETNS_PATH PORT BRIDGE TWIN_BRIDGE_SIDE TWIN_OWN_SIDE CONFIG_FILE
 //   TAG          the instance key, so `ps` (and leak checks) tell whose it is
@@ -62,6 +63,7 @@ struct queue {
 
 static struct queue toward_b, toward_a;
 static struct config cfg;
+static void finish(void);
 static const char *config_path;
 static uint64_t rng;
 
@@ -104,7 +106,8 @@ static int read_config(void) {
 static int open_socket(const char *ifname, int *ifindex) {
   *ifindex = (int)if_nametoindex(ifname);
   if (*ifindex == 0) return -1;
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  // Protocol 0: no hook until bind, so bind has none to take down (which waits out an RCU grace period, ~15 ms).
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int one = 1, size = 8 << 20;
   // The virtio header carries GSO and checksum offload state across, so large and offloaded frames pass intact.
@@ -120,7 +123,7 @@ static int open_socket(const char *ifname, int *ifindex) {
 
 static void send_frame(int fd, unsigned char *data, uint32_t len) {
   // A full send buffer drops the frame, as a full link would; a vanished interface ends us.
-  if (send(fd, data, len, 0) < 0 && (errno == ENXIO || errno == ENODEV || errno == ENETDOWN)) exit(0);
+  if (send(fd, data, len, 0) < 0 && (errno == ENXIO || errno == ENODEV || errno == ENETDOWN)) finish();
 }
 
 static void corrupt(unsigned char *data, uint32_t len) {
@@ -171,7 +174,7 @@ static void pass(int from, int to, struct queue *q, unsigned char *buffer) {
     ssize_t n = recv(from, buffer, MAX_FRAME, MSG_TRUNC);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
-      exit(0);
+      finish();
     }
     if ((size_t)n > MAX_FRAME || (size_t)n <= sizeof(struct virtio_net_hdr)) continue;
     uint32_t len = (uint32_t)n;
@@ -218,7 +221,7 @@ static int ask(int fd, struct nlmsghdr *n) {
   return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
 }
 
-/** `ip link add BRIDGE_SIDE master BRIDGE up type veth peer name OWN_SIDE`; one already there is fine. */
+/** `ip link add BRIDGE_SIDE master BRIDGE up type veth peer name OWN_SIDE`; -EEXIST when it is there. */
 static int create_twin(int fd, const char *bridge_side, const char *own_side, int bridge) {
   struct request r = {0};
   r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.link);
@@ -234,7 +237,7 @@ static int create_twin(int fd, const char *bridge_side, const char *own_side, in
   struct rtattr *peer = attribute(&r.header, VETH_INFO_PEER, NULL, 0);
   struct ifinfomsg *peer_link = (struct ifinfomsg *)((char *)&r.header + r.header.nlmsg_len);
   memset(peer_link, 0, sizeof *peer_link);
-  // The peer is brought up afterwards (set_up): up in this request, it would find no peer of its own yet (ENOTCONN).
+  // The peer is brought up afterwards (set_state): up in this request, it would find no peer of its own yet (ENOTCONN).
   peer_link->ifi_family = AF_UNSPEC;
   r.header.nlmsg_len += sizeof *peer_link;
   attribute(&r.header, IFLA_IFNAME, own_side, strlen(own_side) + 1);
@@ -242,30 +245,43 @@ static int create_twin(int fd, const char *bridge_side, const char *own_side, in
   close_nest(&r.header, data);
   close_nest(&r.header, info);
   int error = ask(fd, &r.header);
-  return error == -EEXIST ? 0 : error;
+  return error;
 }
 
-/** `ip link set NAME up`. */
-static int set_up(int fd, const char *name) {
+/** `ip link set INDEX up` (or `down`). */
+static int set_state(int fd, int index, int up) {
   struct request r = {0};
   r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.link);
   r.header.nlmsg_type = RTM_NEWLINK;
   r.link.ifi_family = AF_UNSPEC;
-  r.link.ifi_index = (int)if_nametoindex(name);
-  r.link.ifi_flags = r.link.ifi_change = IFF_UP;
-  return r.link.ifi_index ? ask(fd, &r.header) : -ENODEV;
+  r.link.ifi_index = index;
+  r.link.ifi_change = IFF_UP;
+  r.link.ifi_flags = up ? IFF_UP : 0;
+  return index ? ask(fd, &r.header) : -ENODEV;
 }
 
-/** `ip link set PORT nomaster`. */
-static int leave_bridge(int fd, int port) {
+/** `ip link set PORT master MASTER`; MASTER 0 is `nomaster`. */
+static int set_master(int fd, int port, int master) {
   struct request r = {0};
-  int none = 0;
   r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.link);
   r.header.nlmsg_type = RTM_NEWLINK;
   r.link.ifi_family = AF_UNSPEC;
   r.link.ifi_index = port;
-  attribute(&r.header, IFLA_MASTER, &none, sizeof none);
+  attribute(&r.header, IFLA_MASTER, &master, sizeof master);
   return ask(fd, &r.header);
+}
+
+/** Where the port goes back to when we stop: set once it is off the bridge. */
+static int rt = -1, port_index, bridge_index, twin_index;
+
+/**
+ * Stops passing frames: the port back on its bridge, then the twin's bridge side down, which makes
+ * the bridge forget the addresses it learned there (else it would send them into the twin until
+ * the twin is deleted). Either may be gone already: then nothing to do. Then exit.
+ */
+static void finish(void) {
+  if (rt >= 0) set_master(rt, port_index, bridge_index), set_state(rt, twin_index, 0);
+  exit(0);
 }
 
 static int valid_ifname(const char *name) {
@@ -310,10 +326,16 @@ int main(int argc, char **argv) {
   sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sig = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-  int rt = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int netlink = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   int bridge = (int)if_nametoindex(argv[4]);
-  int error = rt < 0 || bridge == 0 ? -ENODEV : create_twin(rt, argv[5], own_name, bridge);
-  if (!error) error = set_up(rt, own_name);
+  int error = netlink < 0 || bridge == 0 ? -ENODEV : create_twin(netlink, argv[5], own_name, bridge);
+  if (error == -EEXIST) {
+    // Left by a delay line stopped without the twin's deletion (finish() leaves it down): on the bridge and up again.
+    int twin = (int)if_nametoindex(argv[5]);
+    error = set_master(netlink, twin, bridge);
+    if (!error) error = set_state(netlink, twin, 1);
+  }
+  if (!error) error = set_state(netlink, (int)if_nametoindex(own_name), 1);
   if (error) {
     fprintf(stderr, "warren-delay: creating %s/%s on %s: %s\n", argv[5], own_name, argv[4], strerror(-error));
     return 1;
@@ -325,14 +347,15 @@ int main(int argc, char **argv) {
     return 1;
   }
   // Only now off the bridge: from here on every frame of the namespace passes this delay line.
-  error = leave_bridge(rt, index_a);
-  close(rt);
+  error = set_master(netlink, index_a, 0);
   if (error) {
     fprintf(stderr, "warren-delay: taking %s off the bridge: %s\n", port_name, strerror(-error));
     return 1;
   }
+  // Kept open: finish() puts the port back with it.
+  rt = netlink, port_index = index_a, bridge_index = bridge, twin_index = (int)if_nametoindex(argv[5]);
   unsigned char *buffer = malloc(MAX_FRAME);
-  if (!buffer) return 1;
+  if (!buffer) finish();
   setsid();
   printf("ready\n");
   fflush(stdout);
@@ -342,12 +365,12 @@ int main(int argc, char **argv) {
   uint64_t checked = now_ns();
   for (;;) {
     uint64_t now = now_ns();
-    if (poll(fds, 3, timeout_ms(now)) < 0 && errno != EINTR) return 1;
-    for (int i = 0; i < 2; i++) if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) return 0;
+    if (poll(fds, 3, timeout_ms(now)) < 0 && errno != EINTR) finish();
+    for (int i = 0; i < 2; i++) if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) finish();
     if (fds[2].revents & POLLIN) {
       struct signalfd_siginfo info;
       while (read(sig, &info, sizeof info) == sizeof info) {
-        if (info.ssi_signo != SIGHUP) return 0;
+        if (info.ssi_signo != SIGHUP) finish();
         read_config();
       }
     }
@@ -359,7 +382,7 @@ int main(int argc, char **argv) {
     // Packet sockets may miss an interface's removal in some kernels: look once a second.
     if (now - checked > 1000000000u) {
       checked = now;
-      if ((int)if_nametoindex(port_name) != index_a || (int)if_nametoindex(own_name) != index_b) return 0;
+      if ((int)if_nametoindex(port_name) != index_a || (int)if_nametoindex(own_name) != index_b) finish();
     }
   }
 }
