@@ -18,7 +18,8 @@ export function createOwnerDriver(): OwnerDriver {
       } catch {
         return true;
       }
-      return waitUntil(() => !isRunning(pid, startTime), timeoutMs, 5);
+      // Polled every 2 ms at most: `warren down` waits on this exit, and a /proc read is cheap.
+      return waitUntil(() => !isRunning(pid, startTime), timeoutMs, 2);
     },
   };
 }
