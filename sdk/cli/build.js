@@ -43,10 +43,20 @@ export function isFresh() {
 function onDemandAsOne() {
   const barrel = join(root, 'sdk', 'cli', 'on-demand.ts');
   const members = new Set([...readFileSync(barrel, 'utf8').matchAll(/^export \* from '([^']+)';$/gm)].map((m) => resolve(dirname(barrel), m[1])));
+  const rare = new Set();
   return {
     name: 'warren-on-demand-as-one',
     setup(b) {
-      b.onResolve({ filter: /^\./ }, (args) => (args.kind === 'dynamic-import' && members.has(resolve(args.resolveDir, args.path)) ? { path: barrel } : undefined));
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const path = resolve(args.resolveDir, args.path);
+        if (members.has(path)) return { path: barrel };
+        // The rare heavy parts (exporter, web view) also import the on-demand module: then they cut
+        // none of the chunks every command loads into pieces.
+        if (path.endsWith('.ts') && path !== barrel) rare.add(path);
+        return undefined;
+      });
+      b.onLoad({ filter: /\.ts$/ }, (args) => (rare.has(args.path) ? { contents: `${readFileSync(args.path, 'utf8')}\nimport ${JSON.stringify(barrel)};\n`, loader: 'ts', resolveDir: dirname(args.path) } : undefined));
     },
   };
 }
