@@ -1,0 +1,54 @@
+// What the `warren` command loads to start: `help` only the argument table, `plan` the recipe's
+// checks and planner but not the engine of up's extras, the exporter, the web view or dotenv.
+// Structure, not timing (test/bench/cli.ts times it): each module it need not load costs start-up.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tempStateDir } from '../helpers/env.ts';
+import { ROOT, runArgv } from '../fixtures/support.ts';
+
+// A loader hook that names every file the process loads, on stderr.
+const HOOKS = "export async function load(url, context, next) { if (url.startsWith('file:')) process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }";
+const REGISTER = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOKS)}`)});`;
+
+/** The files `warren ...args` loads, each with the source modules esbuild put in it (its `// path` comments). */
+async function loaded(...args: string[]): Promise<Map<string, string[]>> {
+  const argv = [process.execPath, '--import', `data:text/javascript,${encodeURIComponent(REGISTER)}`, 'sdk/cli/bin.js', ...args];
+  const stateDir = tempStateDir('start-up');
+  const env = { ...process.env, WARREN_STATE_DIR: stateDir.path, NODE_OPTIONS: '' };
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const result = await runArgv(argv, { env, cwd: ROOT });
+      assert.is(result.code, 0, result.stderr);
+      const files = [...result.stderr.matchAll(/^LOADED (file:\S+)$/gm)].map((m) => fileURLToPath(m[1]!));
+      // A source changed meanwhile (another test, an editor): that run rebuilt the bundle first.
+      if (files.some((f) => f.includes('/node_modules/esbuild/')) && attempt < 2) continue;
+      return new Map(files.map((f) => [f, [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:sdk|dsl)\/\S+\.ts)$/gm)].map((m) => m[1]!)]));
+    }
+  } finally {
+    stateDir.remove();
+  }
+}
+
+const sourcesOf = (files: Map<string, string[]>) => new Set([...files.values()].flat());
+
+test('`warren help` loads the argument table, not the SDK', async () => {
+  const files = await loaded('help');
+  const sources = sourcesOf(files);
+  assert.ok(sources.has('sdk/cli/args.ts'), `args.ts among ${[...sources]}`);
+  for (const engine of ['sdk/ops/check.ts', 'sdk/drivers/linux.ts', 'sdk/runtime/executor.ts', 'sdk/ops/up.ts', 'dsl/builder.ts']) {
+    assert.not.ok(sources.has(engine), `help loads ${engine}`);
+  }
+});
+
+test('`warren plan --json` loads neither the exporter, the web view, dotenv nor esbuild', async () => {
+  const files = await loaded('plan', 'recipes/checkout.env.ts', '--json');
+  const sources = sourcesOf(files);
+  assert.ok(sources.has('sdk/ops/plan.ts') && sources.has('dsl/builder.ts'), `the planner among ${[...sources]}`);
+  for (const rare of ['sdk/ops/export-k8s.ts', 'sdk/ui/server.ts']) assert.not.ok(sources.has(rare), `plan loads ${rare}`);
+  const packages = [...files.keys()].filter((f) => f.includes('/node_modules/') && !f.includes('/node_modules/.cache/'));
+  assert.equal(packages, [], 'plan loads no package');
+});
+
+test.run();
