@@ -9,9 +9,8 @@ export const distDir = join(root, 'sdk', 'dist');
 const stampFile = join(distDir, 'stamp.json');
 const entries = ['sdk/index.ts', 'sdk/cli/main.ts'].map((e) => join(root, e));
 
-/** The newest modification time of the SDK's and DSL's sources. */
-export function newestSource() {
-  let newest = 0;
+/** Calls `visit` with every .ts file of the SDK and the DSL (dist and node_modules aside). */
+function eachSource(visit) {
   // Runs on every start of the CLI: names, lstat and `${dir}/${name}` take 2 ms where Dirents and
   // path.join (cold, interpreted) took 6.
   const walk = (dir) => {
@@ -20,11 +19,17 @@ export function newestSource() {
       const path = `${dir}/${name}`;
       const stat = lstatSync(path);
       if (stat.isDirectory()) walk(path);
-      else if (name.endsWith('.ts')) newest = Math.max(newest, stat.isSymbolicLink() ? statSync(path).mtimeMs : stat.mtimeMs);
+      else if (name.endsWith('.ts')) visit(path, stat);
     }
   };
   walk(join(root, 'sdk'));
   walk(join(root, 'dsl'));
+}
+
+/** The newest modification time of the SDK's and DSL's sources. */
+export function newestSource() {
+  let newest = 0;
+  eachSource((path, stat) => (newest = Math.max(newest, stat.isSymbolicLink() ? statSync(path).mtimeMs : stat.mtimeMs)));
   return newest;
 }
 
@@ -38,24 +43,23 @@ export function isFresh() {
 
 /**
  * Every dynamic import of a module that sdk/cli/on-demand.ts re-exports resolves to that file: one
- * chunk for what the CLI and the SDK load on first use, instead of a chunk per lazy import.
+ * chunk for what the CLI and the SDK load on first use, instead of a chunk per lazy import. The
+ * other modules imported dynamically (the exporter, the web view: rare and heavy) import it too,
+ * so they cut none of the chunks every command loads into pieces. Both sets are read from the
+ * sources before the build, so the chunks do not depend on the order esbuild meets the files in.
  */
 function onDemandAsOne() {
   const barrel = join(root, 'sdk', 'cli', 'on-demand.ts');
   const members = new Set([...readFileSync(barrel, 'utf8').matchAll(/^export \* from '([^']+)';$/gm)].map((m) => resolve(dirname(barrel), m[1])));
   const rare = new Set();
+  eachSource((path) => {
+    for (const m of readFileSync(path, 'utf8').matchAll(/\bimport\(\s*'(\.[^']+\.ts)'\s*\)/g)) rare.add(resolve(dirname(path), m[1]));
+  });
+  for (const path of [barrel, ...members, ...entries]) rare.delete(path);
   return {
     name: 'warren-on-demand-as-one',
     setup(b) {
-      b.onResolve({ filter: /^\./ }, (args) => {
-        if (args.kind !== 'dynamic-import') return undefined;
-        const path = resolve(args.resolveDir, args.path);
-        if (members.has(path)) return { path: barrel };
-        // The rare heavy parts (exporter, web view) also import the on-demand module: then they cut
-        // none of the chunks every command loads into pieces.
-        if (path.endsWith('.ts') && path !== barrel) rare.add(path);
-        return undefined;
-      });
+      b.onResolve({ filter: /^\./ }, (args) => (args.kind === 'dynamic-import' && members.has(resolve(args.resolveDir, args.path)) ? { path: barrel } : undefined));
       b.onLoad({ filter: /\.ts$/ }, (args) => (rare.has(args.path) ? { contents: `${readFileSync(args.path, 'utf8')}\nimport ${JSON.stringify(barrel)};\n`, loader: 'ts', resolveDir: dirname(args.path) } : undefined));
     },
   };
