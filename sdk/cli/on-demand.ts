@@ -2,7 +2,8 @@
 // build.js resolves every dynamic import of one of these to this file. ESM costs ~0.4 ms a module
 // to load, and esbuild cuts a chunk for every set of entries that reaches a module, so thirty
 // lazy entries made thirty small chunks; one entry makes a few. Under tsx (the sources) each is
-// still imported on its own, as written. The heavy rare parts (web view, exporter) stay apart.
+// still imported on its own, as written. The heavy rare parts (web view, exporter) stay apart:
+// build.js has them import this module, so they split none of the chunks every command loads.
 export * from './up-command.ts';
 export * from './down-command.ts';
 export * from './plan-command.ts';
