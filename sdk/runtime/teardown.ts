@@ -1,13 +1,14 @@
 import { closeSync, constants as fsc, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JournalError, messageOf } from '../errors.ts';
-import type { Step } from '../plan/types.ts';
+import type { Step, StepKind } from '../plan/types.ts';
 import { isProcessRecord, stepProblem } from './journal-check.ts';
 import type { Drivers, ServiceRecord } from '../drivers/types.ts';
 import { hostInterface, instanceKey, instanceKeyOfNetns } from '../plan/names.ts';
 import type { Emit } from './events.ts';
 import { undo } from './executor.ts';
-import { createHandlers } from './handlers.ts';
+import { createHandlers, type Handlers } from './handlers.ts';
 import { Journal, readJournalText, replay, type JournalState } from './journal.ts';
 import { checkStateDir, JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, stateDirOf, takeOver } from './state.ts';
 import { releaseSubnet } from './subnets.ts';
@@ -40,7 +41,7 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
   let errors: unknown[] = refused;
   try {
     // Volumes of an instance whose up finished are kept; a rolled-back up removes the ones it made.
-    const handlers = createHandlers({ drivers, emit, signal: new AbortController().signal, services: services ?? new Map(), keepVolumes: state.complete });
+    const handlers = shortChainFirst(createHandlers({ drivers, emit, signal: new AbortController().signal, services: services ?? new Map(), keepVolumes: state.complete }));
     errors = [...errors, ...(await undo(replayable, { handlers, journal, emit, results: state.results }))];
   } finally {
     journal.close();
@@ -57,6 +58,24 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
   if (owner) releaseSubnet(stateDirOf(dir), instanceKey(owner.env, owner.instance), owner.subnet);
   if (owner) releasePorts(stateDirOf(dir), instanceKey(owner.env, owner.instance));
   return errors;
+}
+
+/**
+ * Undos that nothing else waits long for start a turn later: their synchronous part (a /proc scan
+ * for processes left in a namespace, rmdirs, the spawn of `ip`) then runs after the stops of
+ * services that are already gone, which unlock the host link's undo (an `nft` run, the longest
+ * link of a teardown). Only when each runs changes; what runs, and after what, does not.
+ */
+const LATER: ReadonlySet<StepKind> = new Set(['netns.delete', 'cgroup.delete', 'file.remove']);
+
+function shortChainFirst(handlers: Handlers): Handlers {
+  const later = Object.fromEntries(
+    [...LATER].map((kind) => {
+      const handler = handlers[kind];
+      return [kind, { batch: handler.batch, apply: async (items: Parameters<typeof handler.apply>[0]) => (await nextTurn(), handler.apply(items as never)) }];
+    }),
+  );
+  return { ...handlers, ...later } as Handlers;
 }
 
 /** Steps whose names and paths pass the checks a stranger's journal would need to; the rest are refused, as errors. */
