@@ -9,11 +9,19 @@ import { reachIssues } from '../recipe/reach-check.ts';
 
 /** The spec's problems, the instance name's and the commands' (missing, not executable). */
 export function preflight(spec: EnvSpec, instance: string): Issue[] {
+  return inspect(spec, instance).issues;
+}
+
+function inspect(spec: EnvSpec, instance: string): { issues: Issue[]; isolation: CheckedIsolation } {
   const issues = validate(spec);
   const problem = instanceProblem(instance);
   if (problem) issues.push(problem);
   const isolation = checkIsolation(spec);
-  return [...issues, ...commandIssues([...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[]), ...isolation.issues, ...reachIssues(spec, isolation.isolation.users)];
+  return { issues: [...issues, ...commandIssues(commandsOf(spec)), ...isolation.issues, ...reachIssues(spec, isolation.isolation.users)], isolation: isolation.isolation };
+}
+
+function commandsOf(spec: EnvSpec): ServiceSpec[] {
+  return [...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[];
 }
 
 export function instanceProblem(instance: unknown): Issue | undefined {
@@ -30,11 +38,10 @@ export interface CheckedRecipe {
 
 /** Validates and compiles (cached) a recipe's services; throws a SpecError with every problem. */
 export async function checkRecipe(spec: EnvSpec, options: { instance?: string } = {}): Promise<CheckedRecipe> {
-  const issues = preflight(spec, options.instance ?? 'default');
+  const { issues, isolation } = inspect(spec, options.instance ?? 'default');
   if (issues.length) throw new SpecError(issues);
-  const { compiled, issues: compileIssues } = await compileServices([...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[]);
+  const { compiled, issues: compileIssues } = await compileServices(commandsOf(spec));
   if (compileIssues.length) throw new SpecError(compileIssues);
-  const { isolation } = checkIsolation(spec);
   // The compiled files live in the compile cache: the services' users must reach them there too.
   const unreachable = reachIssues(spec, isolation.users, compiled);
   if (unreachable.length) throw new SpecError(unreachable);

@@ -39,14 +39,14 @@ export function commandIssues(services: readonly ServiceSpec[]): Issue[] {
     const command = typeof service.command === 'string' ? [service.command] : service.command;
     if (!Array.isArray(command) || typeof command[0] !== 'string' || command[0] === '' || command.some((c) => typeof c !== 'string' || c.includes('\0'))) return;
     const first = command[0];
-    const argv = resolveCommand(service);
     const cwd = typeof service.cwd === 'string' && service.cwd !== '' ? resolve(service.baseDir, service.cwd) : service.baseDir;
     // The service's own PATH when it sets one: that is what execvp searches after the launcher's chdir.
     const servicePath = typeof service.env?.PATH === 'string' ? service.env.PATH : undefined;
     const file = looksLikePath(first) ? resolve(service.baseDir, first) : findOnPath(first, servicePath ?? process.env.PATH ?? '', cwd);
     if (!file) add('command', servicePath === undefined ? `'${first}' was not found on PATH` : `'${first}' was not found on the service's PATH (${servicePath})`);
     else {
-      const problem = fileProblem(file, argv[0] === file);
+      // A .ts or .js file is read by node, anything else executed (as resolveCommand runs it).
+      const problem = fileProblem(file, !runsThroughNode(file));
       if (problem) add('command', `${file} ${problem}`);
     }
     if (typeof service.cwd === 'string' && service.cwd !== '' && !service.cwd.includes('\0')) {
@@ -55,6 +55,10 @@ export function commandIssues(services: readonly ServiceSpec[]): Issue[] {
     }
   });
   return issues;
+}
+
+function runsThroughNode(program: string): boolean {
+  return TS_EXTENSIONS.has(extname(program)) || JS_EXTENSIONS.has(extname(program));
 }
 
 function looksLikePath(command: string): boolean {

@@ -11,7 +11,10 @@ import { resolveCommand } from './command.ts';
 const READ = 4;
 const EXECUTE = 1;
 
-/** Problems of services run as a non-root user whose program or script that user cannot reach. */
+/**
+ * Problems of services run as a non-root user whose program or script that user cannot reach;
+ * with `compiled`, only of the TypeScript services compiled there (the rest were checked before).
+ */
 export function reachIssues(spec: EnvSpec, users: ReadonlyMap<string, ServiceUser>, compiled?: ReadonlyMap<string, string>): Issue[] {
   const issues: Issue[] = [];
   const all: [ServiceSpec | TaskSpec, string][] = [...spec.services.map((s, i) => [s, `services[${i}]`] as [ServiceSpec, string]), ...(spec.tasks ?? []).map((t, i) => [t, `tasks[${i}]`] as [TaskSpec, string])];
@@ -19,6 +22,7 @@ export function reachIssues(spec: EnvSpec, users: ReadonlyMap<string, ServiceUse
     const user = typeof s.user === 'string' ? users.get(s.user) : undefined;
     if (!user || user.uid === 0 || (s as TaskSpec).fn || s.command === undefined) continue;
     const argv = resolveCommand(s as ServiceSpec, compiled);
+    if (compiled && !argv.some((a) => [...compiled.values()].includes(a))) continue;
     // node's program is read, not run; a compiled one lives in the compile cache.
     const files: [string, number][] = argv[0] === process.execPath && argv.length > 1 ? [[argv[0], EXECUTE], [argv.find((a, i) => i > 0 && isAbsolute(a) && !a.startsWith('-') && !a.startsWith('file:')) ?? '', READ]] : [[argv[0] ?? '', EXECUTE]];
     for (const [file, want] of files) {
