@@ -11,6 +11,9 @@ import { packageRoot } from '../package-root.ts';
 
 const SOURCE = join('sdk', 'drivers', 'launcher', 'launch.c');
 const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror'];
+// Static where the C library allows it: each init is a copy of the launcher, and one without shared
+// libraries is cheaper to clone and to end (fewer mappings, no lazy binding in every copy).
+const STATIC = ['-static'];
 
 
 let built: Promise<string> | undefined;
@@ -35,7 +38,7 @@ function cachedBuild(): Promise<string> {
 async function build(): Promise<string> {
   const root = packageRoot();
   const source = join(root, SOURCE);
-  const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(readFileSync(source)).update([...CFLAGS, ...STATIC].join(' ')).digest('hex').slice(0, 16);
   // A folder only we can write (verified, else CacheError): root executes what is in it.
   const cacheDir = process.env.WARREN_LAUNCHER_DIR ? trustedCacheDir(process.env.WARREN_LAUNCHER_DIR, 'WARREN_LAUNCHER_DIR') : cacheDirFor(source);
   const binary = join(cacheDir, `warren-launch-${key}`);
@@ -43,7 +46,10 @@ async function build(): Promise<string> {
   if (isCacheFile(binary)) return binary;
   // Compiled aside and renamed: two processes building at once never run half a file.
   const partial = `${binary}.${process.pid}.tmp`;
-  const result = await capture(['cc', ...CFLAGS, '-o', partial, source]).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
+  const compile = (flags: readonly string[]) => capture(['cc', ...flags, '-o', partial, source]).catch((error: Error) => ({ exitCode: -1, stderr: error.message }));
+  let result = await compile([...CFLAGS, ...STATIC]);
+  // No static C library (libc.a) on this machine: linked to the shared one.
+  if (result.exitCode !== 0) result = await compile(CFLAGS);
   if (result.exitCode !== 0) {
     rmSync(partial, { force: true });
     throw new SetupError(`could not compile the service launcher (${source}) with cc: ${result.stderr.trim() || `exit ${result.exitCode}`}\n\`npm run setup\` installs a C compiler (on Debian: apt-get install gcc libc6-dev); nothing was done.`);
