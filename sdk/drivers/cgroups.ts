@@ -91,6 +91,14 @@ export function createCgroupDriver(options: CgroupDriverOptions = {}): CgroupDri
       for (const d of group.dirs) usage = { ...usage, ...usageOf(d) };
       return usage;
     },
+
+    oomKills(group) {
+      // memory.stat, which usage also reads, costs the kernel a flush of the memory statistics.
+      const dirs = group.dirs.filter((d) => d.controllers.includes('memory'));
+      if (dirs.length === 0) return group.dirs.some((d) => isDir(d.dir)) ? 0 : undefined;
+      const counts = dirs.map(oomKillsOf).filter((n): n is number => n !== undefined);
+      return counts.length ? counts.at(-1) : undefined;
+    },
   };
 }
 
@@ -264,7 +272,7 @@ function usageOf({ dir, version, controllers }: CgroupDir): Partial<CgroupUsage>
     const used = numberIn(readText(join(dir, version === 2 ? 'memory.current' : 'memory.usage_in_bytes')));
     const cache = stat.get(version === 2 ? 'inactive_file' : 'total_inactive_file') ?? 0;
     if (used !== undefined) out.memoryBytes = Math.max(0, used - cache);
-    out.oomKills = keyed(readText(join(dir, version === 2 ? 'memory.events' : 'memory.oom_control'))).get('oom_kill') ?? 0;
+    out.oomKills = oomKillsOf({ dir, version, controllers }) ?? 0;
   }
   // v2 has cpu.stat in every cgroup; v1 counts CPU time in cpuacct (nanoseconds).
   if (version === 2 && controllers.some((c) => c === 'cpu' || c === 'memory' || c === 'pids')) {
@@ -280,6 +288,12 @@ function usageOf({ dir, version, controllers }: CgroupDir): Partial<CgroupUsage>
     if (pids !== undefined) out.pids = pids;
   }
   return out;
+}
+
+/** The OOM kill count of a memory cgroup; undefined when it is gone. */
+function oomKillsOf({ dir, version }: CgroupDir): number | undefined {
+  const text = readText(join(dir, version === 2 ? 'memory.events' : 'memory.oom_control'));
+  return text === undefined ? undefined : (keyed(text).get('oom_kill') ?? 0);
 }
 
 function keyed(text: string | undefined): Map<string, number> {

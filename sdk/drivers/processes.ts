@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SetupError } from '../errors.ts';
 import type { ServiceArgs } from '../plan/types.ts';
 import { BatchError, notApplied } from './batch-error.ts';
@@ -218,9 +217,11 @@ function groupAlive(pgid: number): boolean {
 async function waitForExit(record: ServiceRecord, timeoutMs: number, { exits, exited }: ExitTracker): Promise<boolean> {
   const reported = exited.get(record.pid);
   if (reported) {
-    const timer = new AbortController();
-    await Promise.race([reported, sleep(timeoutMs, undefined, { signal: timer.signal }).catch(() => undefined)]);
-    timer.abort();
+    // A plain timer: an aborted one of timers/promises costs an AbortError each, and a stop of
+    // many services makes one per service.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([reported, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
     return exits.has(record.pid) || !isRunning(record.pid, record.startTime);
   }
   return waitUntil(() => exits.has(record.pid) || !isRunning(record.pid, record.startTime), timeoutMs);

@@ -240,6 +240,8 @@ export interface CgroupDriver {
   remove(groups: readonly CgroupArgs[]): Promise<void>;
   /** What a cgroup holds now; undefined when it is gone. */
   usage(group: CgroupArgs): CgroupUsage | undefined;
+  /** Its OOM kills so far (usage's oomKills, from one file): read at every exit of a service. */
+  oomKills(group: CgroupArgs): number | undefined;
   /** Instance cgroups in warren's subtree (`warren/<env>.<instance>`), in any hierarchy: for gc --orphans. */
   list(): string[];
   /** Removes an instance cgroup found by `list` with every cgroup inside it, killing what runs there. */

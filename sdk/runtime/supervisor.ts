@@ -230,7 +230,7 @@ export class Supervisor {
     if (this.#stopped) return;
     t.total++;
     appendLine(t.args.logFile, `--- warren: ${t.args.service} restarted (${cause === 'policy' ? `restart policy, restart ${t.inARow} in a row` : cause === 'watch' ? 'its files changed' : 'on request'}${after ? `, after it ${after}` : ''}) at ${new Date().toISOString()} ---`);
-    t.oomSeen = this.#o.drivers.cgroups && t.args.cgroup ? (this.#o.drivers.cgroups.usage(t.args.cgroup)?.oomKills ?? t.oomSeen) : t.oomSeen;
+    t.oomSeen = this.#o.drivers.cgroups && t.args.cgroup ? (this.#o.drivers.cgroups.oomKills(t.args.cgroup) ?? t.oomSeen) : t.oomSeen;
     const [record] = await this.#o.drivers.processes.start([{ service: t.args, options: this.#startOptions(t) }]);
     // The instance began to go down while it started: it goes too (down already stopped the others).
     if (this.#stopped) {
@@ -291,16 +291,16 @@ export class Supervisor {
   /** 'killed: out of memory, limit 256m' when the kernel's OOM killer hit the service's cgroup since it started. */
   #oomReason(t: Tracked): string | undefined {
     const cgroup = t.args.cgroup;
-    const usage = cgroup ? this.#o.drivers.cgroups?.usage(cgroup) : undefined;
-    if (!usage || usage.oomKills <= t.oomSeen) return undefined;
-    t.oomSeen = usage.oomKills;
+    const kills = cgroup ? this.#o.drivers.cgroups?.oomKills(cgroup) : undefined;
+    if (kills === undefined || kills <= t.oomSeen) return undefined;
+    t.oomSeen = kills;
     return oomText(cgroup!.memory ?? (cgroup!.limits.memoryBytes !== undefined ? formatBytes(cgroup!.limits.memoryBytes) : undefined));
   }
 
   /** A readiness failure of a service the kernel killed for its memory says so. */
   #withOom(t: Tracked, error: unknown): unknown {
     const cgroup = t.args.cgroup;
-    const kills = cgroup ? (this.#o.drivers.cgroups?.usage(cgroup)?.oomKills ?? 0) : 0;
+    const kills = cgroup ? (this.#o.drivers.cgroups?.oomKills(cgroup) ?? 0) : 0;
     if (!(error instanceof ReadinessError) || kills === 0) return error;
     const limit = cgroup!.memory ?? (cgroup!.limits.memoryBytes !== undefined ? formatBytes(cgroup!.limits.memoryBytes) : undefined);
     return new ReadinessError(error.service, error.probe, `${error.reason} (${oomText(limit)})`, error.logTail);
