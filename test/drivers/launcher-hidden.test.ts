@@ -1,6 +1,5 @@
-// Hidden folders share one empty tmpfs per service (the first is a tmpfs, the others binds of it),
-// and inits are reaped by their pidfds: nothing of either may let a service see or plant anything,
-// nor lose how a service ended.
+// Hidden folders share one empty tmpfs per service (the first is a tmpfs, the others binds of it):
+// none may let a service see or plant anything. And a batch's ends are reported as they were.
 import { mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';

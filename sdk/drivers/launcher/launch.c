@@ -132,7 +132,6 @@ struct service {
   off_t log_size;
   long stop_timeout_ms;
   pid_t init; /* 0 once it has ended (or never started) */
-  int exit_fd; /* a pidfd of the init, readable once it has ended: reaped through it (see reap_one); -1: none */
   long long kill_at; /* when a stop of the launcher escalates to SIGKILL; 0: not stopping */
   struct stream out, err;
   int status_fd; /* read end of the pipe the command holds until its exec (see start_one); -1 once "started" is told */
@@ -648,7 +647,7 @@ static struct service *new_service(void) {
     if (!(services = realloc(services, service_capacity * sizeof *services))) die("realloc");
   }
   struct service *s = &services[service_count++];
-  *s = (struct service){.log_fd = -1, .out.fd = -1, .err.fd = -1, .status_fd = -1, .answer_fd = -1, .exit_fd = -1};
+  *s = (struct service){.log_fd = -1, .out.fd = -1, .err.fd = -1, .status_fd = -1, .answer_fd = -1};
   return s;
 }
 
@@ -688,17 +687,13 @@ static void start_one(struct launch *l, long index) {
   l->err_w = err[1];
   l->status_w = status[1];
   what = "clone its init";
-  // With a pidfd (since Linux 5.2) its end is reaped by itself, not by a wait that scans every init.
-  int exit_fd = -1, flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD;
-  pid_t pid = clone(run_init, init_stack + sizeof init_stack, flags | CLONE_PIDFD, l, &exit_fd);
-  if (pid < 0 && errno == EINVAL) exit_fd = -1, pid = clone(run_init, init_stack + sizeof init_stack, flags, l);
+  pid_t pid = clone(run_init, init_stack + sizeof init_stack, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | SIGCHLD, l);
   if (pid < 0) goto failed;
   close(out[1]);
   close(err[1]);
   close(status[1]);
   setpgid(pid, pid);
   s->init = pid;
-  s->exit_fd = exit_fd;
   s->out.fd = out[0];
   s->err.fd = err[0];
   s->status_fd = status[0];
@@ -1117,7 +1112,7 @@ static int read_control(void) {
 
 // ---- the loop --------------------------------------------------------------------------------
 
-enum { WATCH_OUT, WATCH_ERR, WATCH_STATUS, WATCH_EXIT };
+enum { WATCH_OUT, WATCH_ERR, WATCH_STATUS };
 
 static long running(void) {
   long n = 0;
@@ -1131,47 +1126,22 @@ static int has_open_streams(void) {
   return 0;
 }
 
-/** The init of service `i` has been reaped: its end is told (CODE or SIGNAL is -1). */
-static void ended(long i, int code, int sig) {
-  struct service *s = &services[i];
-  // Its status pipe is at its end by now (an exit closes files before the parent learns of it).
-  tell_started(i);
-  s->init = 0;
-  if (s->exit_fd >= 0) close(s->exit_fd);
-  s->exit_fd = -1;
-  if (attached) report("exit %ld %d %d\n", i, code, sig);
-  else append_exit_event(s, code, sig);
-  if (!attached) schedule_restart(i, code, sig);
-}
-
-/** Its pidfd is readable: the init has ended; reaped by that pidfd alone. */
-static void reap_one(long i) {
-  struct service *s = &services[i];
-  siginfo_t info = {0};
-  if (waitid(P_PIDFD, s->exit_fd, &info, WEXITED | WNOHANG) < 0) {
-    // A kernel that makes pidfds but cannot wait on them (before 5.4): reaped by reap() instead.
-    if (errno == EINVAL) close(s->exit_fd), s->exit_fd = -1;
-    return;
-  }
-  if (info.si_pid == 0) return;
-  ended(i, info.si_code == CLD_EXITED ? info.si_status : -1, info.si_code == CLD_EXITED ? -1 : info.si_status);
-}
-
-/**
- * Reaps every ended init that has no pidfd. waitpid(-1) looks at every child each time, so only
- * when there is such an init: the others are reaped by their pidfds (reap_one).
- */
 static void reap(void) {
-  int any = 0;
-  for (long i = 0; i < service_count && !any; i++) any = services[i].init > 0 && services[i].exit_fd < 0;
-  while (any) {
+  for (;;) {
     int status;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid < 0 && errno == EINTR) continue;
     if (pid <= 0) return;
     for (long i = 0; i < service_count; i++) {
-      if (services[i].init != pid) continue;
-      ended(i, WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+      struct service *s = &services[i];
+      if (s->init != pid) continue;
+      int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1, sig = WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+      // Its status pipe is at its end by now (an exit closes files before the parent learns of it).
+      tell_started(i);
+      s->init = 0;
+      if (attached) report("exit %ld %d %d\n", i, code, sig);
+      else append_exit_event(s, code, sig);
+      if (!attached) schedule_restart(i, code, sig);
     }
   }
 }
@@ -1239,17 +1209,16 @@ int main(int argc, char **argv) {
     fflush(stdout);
     if (stopping && !running() && !has_open_streams()) return 0;
     if (attached && !control_open && !running() && !has_open_streams()) return 0;
-    size_t most = 2 + 4 * service_count;
+    size_t most = 2 + 3 * service_count;
     if (!(fds = realloc(fds, most * sizeof *fds)) || !(owners = realloc(owners, most * sizeof *owners)) || !(kinds = realloc(kinds, most * sizeof *kinds))) die("realloc");
     nfds_t n = 0;
-    kinds[n] = -1, fds[n++] = (struct pollfd){.fd = signals, .events = POLLIN};
-    if (attached && control_open) kinds[n] = -1, fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
-    if (!attached && control_fd >= 0) kinds[n] = -1, fds[n++] = (struct pollfd){.fd = control_fd, .events = POLLIN};
+    fds[n++] = (struct pollfd){.fd = signals, .events = POLLIN};
+    if (attached && control_open) fds[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    if (!attached && control_fd >= 0) fds[n++] = (struct pollfd){.fd = control_fd, .events = POLLIN};
     for (long i = 0; i < service_count; i++) {
       if (services[i].status_fd >= 0) owners[n] = i, kinds[n] = WATCH_STATUS, fds[n++] = (struct pollfd){.fd = services[i].status_fd, .events = POLLIN};
       if (services[i].out.fd >= 0) owners[n] = i, kinds[n] = WATCH_OUT, fds[n++] = (struct pollfd){.fd = services[i].out.fd, .events = POLLIN};
       if (services[i].err.fd >= 0) owners[n] = i, kinds[n] = WATCH_ERR, fds[n++] = (struct pollfd){.fd = services[i].err.fd, .events = POLLIN};
-      if (services[i].exit_fd >= 0) owners[n] = i, kinds[n] = WATCH_EXIT, fds[n++] = (struct pollfd){.fd = services[i].exit_fd, .events = POLLIN};
     }
     if (poll(fds, n, until_restart(escalate())) < 0 && errno != EINTR) die("poll");
     // Output first: a service's last lines reach its log before its end is reported.
@@ -1258,11 +1227,7 @@ int main(int argc, char **argv) {
       if (fds[i].fd == 0) control_open = read_control();
       else if (fds[i].fd == control_fd) serve_request();
       else if (kinds[i] == WATCH_STATUS) read_status(owners[i]);
-      else if (kinds[i] != WATCH_EXIT) read_stream(owners[i], kinds[i] == WATCH_ERR);
-    }
-    // Then the ends: a service's last lines reach its log before its end is reported.
-    for (nfds_t i = 1; i < n; i++) {
-      if (fds[i].revents && kinds[i] == WATCH_EXIT && services[owners[i]].exit_fd == fds[i].fd) reap_one(owners[i]);
+      else read_stream(owners[i], kinds[i] == WATCH_ERR);
     }
     struct signalfd_siginfo info;
     while (read(signals, &info, sizeof info) == sizeof info) {
