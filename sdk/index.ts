@@ -32,6 +32,9 @@ export type { ExportK8sOptions, ExportK8sResult } from './ops/export-k8s.ts';
 /** `warren export k8s`: yaml and the schemas would add ~40 ms to every recipe's start. */
 export const exportInstanceToK8s = onFirstCall(async () => (await import('./ops/export-k8s.ts')).exportInstanceToK8s);
 export const checkManifestFiles = onFirstCall(async () => (await import('./ops/export-k8s.ts')).checkManifestFiles);
+export type { ConvertFormat, ConvertNote, ConvertOptions, ConvertResult } from './ops/convert.ts';
+/** `warren convert`: ts-morph (and the compiler in it) would add most of a second to every recipe's start. */
+export const convertFile = onFirstCall(async () => (await import('./ops/convert.ts')).convertFile);
 export const loadRecipe = onFirstCall(async () => (await import('./recipe/load.ts')).loadRecipe);
 export const loadBundle = onFirstCall(async () => (await import('./bundle/load.ts')).loadBundle);
 export type { BundleData } from './bundle/load.ts';

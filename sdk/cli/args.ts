@@ -41,6 +41,7 @@ export const OPTIONS = {
   help: { type: 'boolean', short: 'h', help: 'this command\'s help' },
   volumes: { type: 'boolean', help: 'also remove the instance\'s volumes (down keeps them otherwise)' },
   user: { type: 'string', short: 'u', value: 'root', help: 'run as root instead of the service\'s user' },
+  force: { type: 'boolean', help: 'replace the output file when it exists' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -127,6 +128,9 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'volumes', summary: 'the volumes this state dir keeps (they outlive down, crashes and gc), with their size; rm removes one', usage: 'ls [--json] | rm NAME -i INSTANCE', recipe: 'none',
     examples: ['warren volumes ls', 'warren volumes rm pgdata -i alice'], options: ['instance', 'json', ...STATE],
     details: 'A volume is volumes/<env>/<instance>/<name> in the state dir. Only `warren down --volumes` and `warren volumes rm` remove one; rm refuses while its instance is up.' },
+  { name: 'convert', summary: 'a docker-compose.yml, Procfile or process-compose.yaml as a recipe; what it cannot convert is listed at its top and on stderr', usage: 'FILE [-o FILE.env.ts] [--force]', recipe: 'none',
+    examples: ['warren convert docker-compose.yml -o stack.env.ts && warren validate stack.env.ts', 'warren convert Procfile'], options: ['output', 'force'],
+    details: 'The format is told by the file\'s name (docker-compose.yml, compose.yaml, Procfile, process-compose.yaml), else by what it holds. Without -o the recipe goes to stdout. Well-known images (postgres, redis, nginx, memcached, mariadb, mysql) become Debian\'s programs with the image\'s defaults; any other image a TODO that `warren validate` reports. Env files are read only beside the file or below it, never through a symlink; -o is never replaced without --force.' },
   { name: 'help', summary: 'this text, or a command\'s help', usage: '[COMMAND]', recipe: 'none', examples: ['warren help run'], options: [] },
 ];
 
@@ -173,6 +177,7 @@ export interface CliArgs {
   readonly stateDir: string | undefined;
   readonly volumes: boolean;
   readonly user: string | undefined;
+  readonly force: boolean;
 }
 
 /** Parses argv; an option the command does not take is a UsageError (exit 2). */
@@ -217,6 +222,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
     stateDir: values['state-dir'],
     volumes: values.volumes ?? false,
     user: values.user,
+    force: values.force ?? false,
   };
 }
 

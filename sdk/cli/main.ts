@@ -43,6 +43,7 @@ const HANDLERS = new Map<string, CommandHandler>([
   ['heal', async ({ args }) => (await import('./network-commands.ts')).healCommand(args)],
   ['port', async ({ args }) => (await import('./network-commands.ts')).portCommand(args)],
   ['volumes', async ({ args }) => (await import('./volumes-command.ts')).volumesCommand(args)],
+  ['convert', async ({ args }) => (await import('./convert-command.ts')).convertCommand(args)],
 ]);
 
 /** Adds a command to the CLI from outside it (an embedding tool's own): its help entry and what runs it. */

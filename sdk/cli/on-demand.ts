@@ -20,6 +20,7 @@ export * from './export-command.ts';
 export * from './ui-command.ts';
 export * from './network-commands.ts';
 export * from './volumes-command.ts';
+export * from './convert-command.ts';
 export * from '../ops/check.ts';
 export * from '../ops/up.ts';
 export * from '../ops/plan.ts';

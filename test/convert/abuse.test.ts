@@ -5,8 +5,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, lstatS
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConvertError } from '../../sdk/index.ts';
-import { convertFile } from '../../sdk/ops/convert.ts';
+import { ConvertError, convertFile } from '../../sdk/index.ts';
 import { TEST_TAG } from '../helpers/env.ts';
 import { outDir, problems, typecheck } from './support.ts';
 

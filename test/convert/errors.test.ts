@@ -4,8 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConvertError } from '../../sdk/index.ts';
-import { convertFile } from '../../sdk/ops/convert.ts';
+import { ConvertError, convertFile } from '../../sdk/index.ts';
 import { CONVERT_FIXTURES, outDir } from './support.ts';
 
 async function refused(input: string, options: Parameters<typeof convertFile>[1] = {}): Promise<ConvertError> {

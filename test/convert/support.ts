@@ -3,8 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { convertFile, type ConvertResult } from '../../sdk/ops/convert.ts';
-import { loadRecipe, preflight, type EnvSpec, type Issue } from '../../sdk/index.ts';
+import { convertFile, loadRecipe, preflight, type ConvertResult, type EnvSpec, type Issue } from '../../sdk/index.ts';
 import { TEST_TAG } from '../helpers/env.ts';
 import { ROOT } from '../fixtures/support.ts';
 
