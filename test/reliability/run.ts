@@ -36,14 +36,33 @@ export async function runCategories(config: Config): Promise<Row[]> {
   return rows;
 }
 
+const USAGE = `usage: npm run reliability [-- [--quick] [--only=NAME[,NAME]] [-v]]
+  --quick        a representative subset (~2 min; also RELIABILITY_QUICK=1)
+  --only=NAME    only the categories whose name contains NAME (e.g. --only=crashes,hostile)
+  -v, --verbose  every trial as it finishes
+  RELIABILITY_SEED=N repeats a run's random choices`;
+
+/** An argument it does not know is an error, not a full run of several minutes. */
 export function parseConfig(argv: readonly string[]): Config {
+  const unknown = argv.filter((a) => !['--quick', '-v', '--verbose'].includes(a) && !a.startsWith('--only='));
+  if (unknown.length) throw new UsageError(unknown.includes('--help') || unknown.includes('-h') ? '' : `unknown option ${unknown.join(' ')}`);
   const quick = argv.includes('--quick') || ['1', 'true', 'yes'].includes(process.env.RELIABILITY_QUICK ?? '');
   const only = argv.filter((a) => a.startsWith('--only=')).flatMap((a) => a.slice(7).split(',')).filter(Boolean);
   return { quick, verbose: argv.includes('-v') || argv.includes('--verbose'), only };
 }
 
+class UsageError extends Error {}
+
 async function main(): Promise<void> {
-  const config = parseConfig(process.argv.slice(2));
+  let config: Config;
+  try {
+    config = parseConfig(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    if (error.message) process.stderr.write(`warren reliability: ${error.message}\n`);
+    (error.message ? process.stderr : process.stdout).write(`${USAGE}\n`);
+    process.exit(error.message ? 2 : 0);
+  }
   const started = Date.now();
   process.stderr.write(`warren reliability (${config.quick ? 'quick' : 'full'}), run tag ${TAG}, seed ${SEED} (RELIABILITY_SEED=${SEED} repeats the random choices)\n`);
   const rows = await runCategories(config);
