@@ -1,13 +1,13 @@
 // `warren run RECIPE -- CMD`: renders what runWith (sdk/ops/run.ts) does; exits with CMD's code.
 import type { LoggedEvent } from '../../dsl/events.ts';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { AbortedError, UpError, UsageError, messageOf } from '../errors.ts';
+import { UsageError, messageOf } from '../errors.ts';
 import { runWith } from '../ops/run.ts';
 import { criticalChain } from '../ops/timings.ts';
 import type { CliArgs } from './args.ts';
 import { createPrinter } from './output.ts';
 import { canRedraw, createLiveView } from './progress.ts';
-import { catchSignals, SIGNAL_EXIT } from './signals.ts';
+import { catchSignals, rolledBackExit } from './signals.ts';
 import { renderTimings } from './timings.ts';
 
 const LOG_TAIL_LINES = 20;
@@ -71,11 +71,8 @@ export async function runCommand(spec: EnvSpec, args: CliArgs, recipe: string | 
     return result.exitCode;
   } catch (error) {
     live?.finish(true);
-    const received = signals.received();
-    if (received && error instanceof UpError && error.cause instanceof AbortedError) {
-      process.stderr.write(`warren: rolled back\n`);
-      return SIGNAL_EXIT[received] ?? 1;
-    }
+    const exit = rolledBackExit(error, signals);
+    if (exit !== undefined) return exit;
     throw error;
   } finally {
     signals.dispose();

@@ -1,8 +1,21 @@
 // Ctrl-C, SIGTERM and SIGHUP while a command works: the first one is acted on, later ones are told to wait.
+import { AbortedError, UpError } from '../errors.ts';
+
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** What a command exits with when one of these signals interrupted it (shells use 128 + N). */
 export const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * The exit code of an up that a caught signal rolled back (said on stderr), or undefined when
+ * `error` is anything else: the caller throws it on.
+ */
+export function rolledBackExit(error: unknown, signals: Pick<CaughtSignals, 'received'>): number | undefined {
+  const received = signals.received();
+  if (!received || !(error instanceof UpError) || !(error.cause instanceof AbortedError)) return undefined;
+  process.stderr.write(`warren: rolled back\n`);
+  return SIGNAL_EXIT[received] ?? 1;
+}
 
 export interface CaughtSignals {
   /** The first signal that arrived, if any. */

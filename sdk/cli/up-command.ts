@@ -2,14 +2,14 @@
 // in the foreground until Ctrl-C, which brings it down; with -d it returns and leaves it running.
 import type { LoggedEvent, WarrenEvent } from '../../dsl/events.ts';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { AbortedError, messageOf, UpError } from '../errors.ts';
+import { messageOf } from '../errors.ts';
 import { criticalChain } from '../ops/timings.ts';
 import { up } from '../ops/up.ts';
 import type { Instance } from '../runtime/instance.ts';
 import { stateDirOf, type CliArgs } from './args.ts';
 import { createPrinter, table } from './output.ts';
 import { canRedraw, createLiveView } from './progress.ts';
-import { catchSignals, SIGNAL_EXIT } from './signals.ts';
+import { catchSignals, rolledBackExit } from './signals.ts';
 import { renderTimings } from './timings.ts';
 
 export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | undefined): Promise<number> {
@@ -47,11 +47,8 @@ export async function upCommand(spec: EnvSpec, args: CliArgs, recipe: string | u
       });
     } catch (error) {
       live?.finish(true);
-      const received = signals.received();
-      if (received && error instanceof UpError && error.cause instanceof AbortedError) {
-        process.stderr.write(`warren: rolled back\n`);
-        return SIGNAL_EXIT[received] ?? 1;
-      }
+      const exit = rolledBackExit(error, signals);
+      if (exit !== undefined) return exit;
       throw error;
     }
     live?.finish(false);
