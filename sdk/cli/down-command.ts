@@ -5,7 +5,7 @@ import { collectGarbage } from '../ops/gc.ts';
 import { stateDirOf, type CliArgs } from './args.ts';
 import { createPrinter } from './output.ts';
 
-export async function downCommand(spec: EnvSpec, args: CliArgs): Promise<number> {
+export async function downCommand(spec: Pick<EnvSpec, 'name'>, args: CliArgs): Promise<number> {
   const printer = createPrinter({ verbose: args.verbose, quiet: true, names: [] });
   const names = args.all ? instancesOf(spec.name, stateDirOf(args)) : [args.instance];
   let found = 0;

@@ -3,7 +3,7 @@
 // and `plan` do not pay for `up`'s engine.
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, usageText, type CliArgs, type CommandSpec } from './args.ts';
+import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, stateDirOf, usageText, type CliArgs, type CommandSpec } from './args.ts';
 import { describeError, exitCodeOf } from './report-error.ts';
 
 /** What a command gets: its arguments, and the recipe when it takes one and one was given. */
@@ -72,6 +72,9 @@ export async function runCli(argv: readonly string[]): Promise<void> {
       if (spec.recipe === 'optional') return HANDLERS.get(args.command)!({ args });
       return usage(2, `${args.command} needs a recipe file (warren ${args.command} --help)`);
     }
+    // `down` of an instance whose owner recorded this recipe needs only its env's name.
+    const running = args.command === 'down' && !args.all ? (await import('../ops/down.ts')).envOfRunning(recipe, args.instance, stateDirOf(args)) : undefined;
+    if (running) return (await import('./down-command.ts')).downCommand({ name: running }, args);
     // `bundle` compiles the file itself; every other command needs what the recipe describes.
     const loaded = args.command === 'bundle' ? undefined : await (await import('../recipe/load.ts')).loadRecipe(recipe);
     return HANDLERS.get(args.command)!({ args: { ...args, positionals }, recipe, ...(loaded ? { spec: loaded } : {}) });

@@ -1,6 +1,6 @@
 // `up`: check, claim the instance and its subnet, plan, apply (journaled), and either return a
 // running instance or undo everything that was done.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatLoc } from '../../dsl/location.ts';
 import type { UpOptions } from '../../dsl/running.ts';
 import type { EnvSpec } from '../../dsl/spec.ts';
@@ -69,7 +69,8 @@ export async function up(spec: EnvSpec, options: RuntimeUpOptions = {}): Promise
     instance,
     mode,
     ...self,
-    ...(options.recipe ? { recipe: options.recipe } : {}),
+    // Absolute: `down` of this file from any folder finds the instance by it.
+    ...(options.recipe ? { recipe: resolve(options.recipe) } : {}),
     createdAt: new Date().toISOString(),
   });
   try {
