@@ -1,6 +1,6 @@
 // File helpers shared by the state dir, the caches and the build: written aside and renamed (a
 // reader never sees half a file), never through a planted symlink, JSON read back or nothing.
-import { closeSync, openSync, readFileSync, renameSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, renameSync, writeSync, constants as fsc } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -51,5 +51,15 @@ export async function fileTail(file: string, lines: number): Promise<string> {
     return text.trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '';
+  }
+}
+
+/** Whether anything is at `path` itself (a dangling symlink counts: it is not followed). */
+export function existsNoFollow(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, unlinkSync, writeSync, chownSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { existsNoFollow } from '../files.ts';
 import type { MountDriver, VolumeEntry } from './types.ts';
 
 /** Machine-wide, like the subnet registry: two instances may mount onto the same host path. */
@@ -49,11 +50,11 @@ export function createMountDriver(): MountDriver {
       const registry = privateDirs(mountTargetRegistry(), 1);
       const key = targetKey(path);
       writeFresh(join(registry, `${key}.${instance}.claim`), path);
-      if (exists(path)) return;
+      if (existsNoFollow(path)) return;
       const created: string[] = [];
       let top = dirname(path);
       const missing: string[] = [];
-      while (!exists(top)) {
+      while (!existsNoFollow(top)) {
         missing.unshift(top);
         top = dirname(top);
       }
@@ -142,14 +143,6 @@ function made(create: () => void): boolean {
   }
 }
 
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A folder that is empty, or a regular file with nothing in it: removed; anything else stays. Whether it is gone. */
 function removeIfEmpty(path: string): boolean {

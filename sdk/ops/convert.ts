@@ -4,7 +4,7 @@
 import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConvertError } from '../errors.ts';
-import { writeAll, writeFileAside } from '../files.ts';
+import { existsNoFollow, writeAll, writeFileAside } from '../files.ts';
 import { packageRoot } from '../package-root.ts';
 import { convertCompose } from '../convert/compose.ts';
 import { detectFormat, FORMAT_LABELS, type ConvertFormat } from '../convert/detect.ts';
@@ -42,7 +42,7 @@ export async function convertFile(input: string, options: ConvertOptions = {}): 
   const inputDir = dirname(source);
   const output = options.output === undefined ? undefined : resolve(options.output);
   if (output === source) throw new ConvertError('CONVERT_OUTPUT_EXISTS', options.output!, 'is the file being converted: write the recipe elsewhere');
-  if (output && !options.force && exists(output)) throw new ConvertError('CONVERT_OUTPUT_EXISTS', options.output!, 'exists already (--force replaces it)');
+  if (output && !options.force && existsNoFollow(output)) throw new ConvertError('CONVERT_OUTPUT_EXISTS', options.output!, 'exists already (--force replaces it)');
   const recipeDir = output ? dirname(output) : inputDir;
   const files: SourceFiles = {
     readRelative: (path, where) => readInside(inputDir, path, where, input),
@@ -113,19 +113,11 @@ function readInside(dir: string, path: string, where: string, sourceDisplay: str
   return readNoFollow(target, `${where} (${path})`, MAX_ENV_FILE);
 }
 
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A new file (O_EXCL, never through a symlink), or with force a replacement renamed over the old one. */
 function writeOutput(path: string, text: string, force: boolean): void {
   if (force) {
-    if (exists(path) && !lstatSync(path).isFile() && !lstatSync(path).isSymbolicLink()) throw new ConvertError('CONVERT_OUTPUT_EXISTS', path, 'is not a file: --force replaces files only');
+    if (existsNoFollow(path) && !lstatSync(path).isFile() && !lstatSync(path).isSymbolicLink()) throw new ConvertError('CONVERT_OUTPUT_EXISTS', path, 'is not a file: --force replaces files only');
     writeFileAside(path, text, 0o644);
     return;
   }

@@ -1,5 +1,5 @@
 // `down` of instances that may have been brought up by another process.
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { WarrenEvent } from '../../dsl/events.ts';
 import type { Drivers } from '../drivers/types.ts';
 import { InstanceError } from '../errors.ts';
@@ -56,7 +56,7 @@ export function envOfRunning(recipe: string, instance: string, options: { stateD
   const stateDir = resolveStateDir(options.stateDir);
   if (!checkStateDir(stateDir)) return undefined;
   const path = resolve(recipe);
-  const envs = new Set(listInstances(stateDir).flatMap(({ owner, reaping }) => (owner?.instance === instance && !reaping && owner.recipe && isAbsolute(owner.recipe) && owner.recipe === path ? [owner.env] : [])));
+  const envs = new Set(listInstances(stateDir).flatMap(({ owner, reaping }) => (owner?.instance === instance && !reaping && owner.recipe === path ? [owner.env] : [])));
   return envs.size === 1 ? [...envs][0] : undefined;
 }
 

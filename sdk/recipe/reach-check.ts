@@ -23,8 +23,10 @@ export function reachIssues(spec: EnvSpec, users: ReadonlyMap<string, ServiceUse
     if (!user || user.uid === 0 || (s as TaskSpec).fn || s.command === undefined) continue;
     const argv = resolveCommand(s as ServiceSpec, compiled);
     if (compiled && !argv.some((a) => [...compiled.values()].includes(a))) continue;
-    // node's program is read, not run; a compiled one lives in the compile cache.
-    const files: [string, number][] = argv[0] === process.execPath && argv.length > 1 ? [[argv[0], EXECUTE], [argv.find((a, i) => i > 0 && isAbsolute(a) && !a.startsWith('-') && !a.startsWith('file:')) ?? '', READ]] : [[argv[0] ?? '', EXECUTE]];
+    // node's program (or the compiled file) is read, not run; flags and the loader's URL are not paths.
+    const files: [string, number][] = [[argv[0] ?? '', EXECUTE]];
+    const script = argv[0] === process.execPath ? argv.slice(1).find((a) => isAbsolute(a)) : undefined;
+    if (script) files.push([script, READ]);
     for (const [file, want] of files) {
       if (!isAbsolute(file)) continue;
       const problem = accessProblem(file, user, want);
