@@ -1,10 +1,10 @@
 // Where warren keeps what it builds (compiled recipes and services, the service launcher), and what
 // makes loading from there safe as root: a folder nobody else can write, files only we wrote.
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants as fsc, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CacheError } from './errors.ts';
+export { sha256 } from './hash.ts';
 
 const uid = () => process.getuid?.() ?? 0;
 
@@ -161,6 +161,3 @@ export function writeCacheFile(path: string, content: string | Buffer, mode: num
   renameSync(tmp, path);
 }
 
-export function sha256(content: string | Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}

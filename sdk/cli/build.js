@@ -42,25 +42,39 @@ export function isFresh() {
 }
 
 /**
- * Every dynamic import of a module that sdk/cli/on-demand.ts re-exports resolves to that file: one
- * chunk for what the CLI and the SDK load on first use, instead of a chunk per lazy import. The
- * other modules imported dynamically (the exporter, the web view: rare and heavy) import it too,
- * so they cut none of the chunks every command loads into pieces. Both sets are read from the
- * sources before the build, so the chunks do not depend on the order esbuild meets the files in.
+ * Every dynamic import of a module that one of the parts in sdk/cli/on-demand/ re-exports resolves
+ * to that part: a few chunks for what the CLI and the SDK load on first use, instead of a chunk per
+ * lazy import. A command loads only its part and the chunks that part shares (`down` none of the
+ * recipe checks, `plan` none of the engine). The other modules imported dynamically (the exporter,
+ * the web view, the converter: rare and heavy) import every part, so they cut none of the chunks
+ * the commands load into pieces. All is read from the sources before the build, so the chunks do
+ * not depend on the order esbuild meets the files in.
  */
-function onDemandAsOne() {
-  const barrel = join(root, 'sdk', 'cli', 'on-demand.ts');
-  const members = new Set([...readFileSync(barrel, 'utf8').matchAll(/^export \* from '([^']+)';$/gm)].map((m) => resolve(dirname(barrel), m[1])));
+function onDemandParts() {
+  const partsDir = join(root, 'sdk', 'cli', 'on-demand');
+  const parts = readdirSync(partsDir).filter((name) => name.endsWith('.ts')).sort().map((name) => join(partsDir, name));
+  const partOf = new Map();
+  for (const part of parts) {
+    for (const m of readFileSync(part, 'utf8').matchAll(/^export \* from '([^']+)';$/gm)) {
+      const member = resolve(dirname(part), m[1]);
+      if (partOf.has(member)) throw new Error(`${member} is listed in two parts of sdk/cli/on-demand: ${partOf.get(member)} and ${part}`);
+      partOf.set(member, part);
+    }
+  }
   const rare = new Set();
   eachSource((path) => {
     for (const m of readFileSync(path, 'utf8').matchAll(/\bimport\(\s*'(\.[^']+\.ts)'\s*\)/g)) rare.add(resolve(dirname(path), m[1]));
   });
-  for (const path of [barrel, ...members, ...entries]) rare.delete(path);
+  for (const path of [...parts, ...partOf.keys(), ...entries]) rare.delete(path);
+  const importParts = parts.map((part) => `import ${JSON.stringify(part)};`).join('\n');
   return {
-    name: 'warren-on-demand-as-one',
+    name: 'warren-on-demand-parts',
     setup(b) {
-      b.onResolve({ filter: /^\./ }, (args) => (args.kind === 'dynamic-import' && members.has(resolve(args.resolveDir, args.path)) ? { path: barrel } : undefined));
-      b.onLoad({ filter: /\.ts$/ }, (args) => (rare.has(args.path) ? { contents: `${readFileSync(args.path, 'utf8')}\nimport ${JSON.stringify(barrel)};\n`, loader: 'ts', resolveDir: dirname(args.path) } : undefined));
+      b.onResolve({ filter: /^\./ }, (args) => {
+        const part = args.kind === 'dynamic-import' ? partOf.get(resolve(args.resolveDir, args.path)) : undefined;
+        return part ? { path: part } : undefined;
+      });
+      b.onLoad({ filter: /\.ts$/ }, (args) => (rare.has(args.path) ? { contents: `${readFileSync(args.path, 'utf8')}\n${importParts}\n`, loader: 'ts', resolveDir: dirname(args.path) } : undefined));
     },
   };
 }
@@ -76,6 +90,8 @@ export async function build() {
     entryPoints: entries,
     outdir: fresh,
     outbase: root,
+    // The `// path` comments esbuild writes are relative to this, whichever folder started the build.
+    absWorkingDir: root,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -85,7 +101,7 @@ export async function build() {
     // No maps: parsing them costs more start-up than the stack traces they would improve.
     sourcemap: false,
     logLevel: 'warning',
-    plugins: [onDemandAsOne()],
+    plugins: [onDemandParts()],
   });
   // The page of `warren ui` (sdk/ui/web), bundled for browsers beside the CLI.
   await (await import('../ui/web-build.js')).buildWeb(root, join(fresh, 'ui'));

@@ -1,7 +1,7 @@
 // `warren export k8s RECIPE …` and `warren export k8s --check FILE|DIR…`: renders what the
 // operation returns. The exporter (yaml, the schemas) is loaded only when this command runs.
 import { UsageError } from '../errors.ts';
-import { assertInstanceName } from '../ops/check.ts';
+import { assertInstanceName } from '../ops/instance-name.ts';
 import { loadRecipe } from '../recipe/load.ts';
 import type { CliArgs } from './args.ts';
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../../dsl/spec.ts';
 import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, stateDirOf, usageText, type CliArgs, type CommandSpec } from './args.ts';
 import { describeError, exitCodeOf } from './report-error.ts';
+import { assertInstanceName } from '../ops/instance-name.ts';
 
 /** What a command gets: its arguments, and the recipe when it takes one and one was given. */
 export interface CommandContext {
@@ -52,11 +53,6 @@ export function registerCommand(spec: CommandSpec, handler: CommandHandler): voi
   HANDLERS.set(spec.name, handler);
 }
 
-/** Checked before the name is used in a path; the check module is loaded only by commands that take one. */
-async function assertInstanceName(instance: string): Promise<void> {
-  const check: typeof import('../ops/check.ts') = await import('../ops/check.ts');
-  check.assertInstanceName(instance);
-}
 
 /** `warren <command> <recipe> [options]`. */
 export async function runCli(argv: readonly string[]): Promise<void> {
@@ -67,14 +63,19 @@ export async function runCli(argv: readonly string[]): Promise<void> {
     const spec = commandSpec(args.command)!;
     const [recipe, ...positionals] = args.positionals;
     if (spec.recipe === 'none') return HANDLERS.get(args.command)!({ args });
-    if (args.instanceGiven || spec.recipe === 'required') await assertInstanceName(args.instance);
+    if (args.instanceGiven || spec.recipe === 'required') assertInstanceName(args.instance);
     if (!recipe) {
       if (spec.recipe === 'optional') return HANDLERS.get(args.command)!({ args });
       return usage(2, `${args.command} needs a recipe file (warren ${args.command} --help)`);
     }
-    // `down` of an instance whose owner recorded this recipe needs only its env's name.
-    const running = args.command === 'down' && !args.all ? (await import('../ops/down.ts')).envOfRunning(recipe, args.instance, stateDirOf(args)) : undefined;
-    if (running) return (await import('./down-command.ts')).downCommand({ name: running }, args);
+    // `down` of an instance whose owner recorded this recipe needs only its env's name, and makes
+    // its first move (asking a detached owner to stop) before the engine of down loads.
+    const firstMoves = args.command === 'down' && !args.all ? await import('../ops/down-early.ts') : undefined;
+    const running = firstMoves?.envOfRunning(recipe, args.instance, stateDirOf(args));
+    if (running) {
+      firstMoves!.startDown(running, args.instance, stateDirOf(args));
+      return (await import('./down-command.ts')).downCommand({ name: running }, args);
+    }
     // `bundle` compiles the file itself; every other command needs what the recipe describes.
     const loaded = args.command === 'bundle' ? undefined : await (await import('../recipe/load.ts')).loadRecipe(recipe);
     return HANDLERS.get(args.command)!({ args: { ...args, positionals }, recipe, ...(loaded ? { spec: loaded } : {}) });
@@ -87,7 +88,7 @@ export async function runRecipeCli(spec: EnvSpec, recipeUrl: string, argv: reado
     const args = parseCli(argv);
     const early = helpOrUnknown(args);
     if (early !== undefined) return early;
-    if (commandSpec(args.command)!.recipe !== 'none') await assertInstanceName(args.instance);
+    if (commandSpec(args.command)!.recipe !== 'none') assertInstanceName(args.instance);
     return HANDLERS.get(args.command)!({ args, spec, recipe: fileURLToPath(recipeUrl) });
   });
 }

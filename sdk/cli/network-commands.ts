@@ -2,7 +2,6 @@
 // any process. Each parses, calls one method of the instance handle, and renders.
 import { UsageError } from '../errors.ts';
 import { openNamedInstance } from '../ops/find.ts';
-import { loadRecipe } from '../recipe/load.ts';
 import type { CliArgs } from './args.ts';
 
 const RECIPE_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
@@ -11,7 +10,8 @@ const RECIPE_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 async function target(args: CliArgs, command: string): Promise<{ handle: ReturnType<typeof openNamedInstance>; rest: string[] }> {
   const [first, ...others] = args.positionals;
   const recipe = first !== undefined && RECIPE_FILE.test(first) ? first : undefined;
-  const env = recipe ? (await loadRecipe(recipe)).name : undefined;
+  // Loaded only when a recipe is given: `shape`/`partition` by instance name load no recipe checks.
+  const env = recipe ? (await (await import('../recipe/load.ts')).loadRecipe(recipe)).name : undefined;
   const rest = recipe ? others : [...args.positionals];
   if (command === 'port' || command === 'shape') if (rest.length !== 1) throw new UsageError(`${command} needs one ${command === 'shape' ? 'service or namespace' : 'service'} (warren ${command} --help)`);
   const handle = openNamedInstance(args.instance, { ...(env ? { env } : {}), ...(args.stateDir ? { stateDir: args.stateDir } : {}) });

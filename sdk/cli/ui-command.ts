@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_UI_PORT } from '../ui/api-types.ts';
 
@@ -21,7 +20,7 @@ export async function uiCommand(options: UiCommandOptions): Promise<number> {
   // This process only serves the page from now on: V8's young generation stays at its first
   // size (1 MiB semi-spaces) instead of growing to 16 MiB under the logs' steady allocation; the
   // scavenges get more frequent and stay sub-millisecond. Measured by test/ui/rss.test.ts.
-  setFlagsFromString('--semi-space-growth-factor=1');
+  (await import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
   const { startUiServer } = await import('../ui/server.ts');
   let server;
   try {

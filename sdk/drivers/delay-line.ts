@@ -5,11 +5,11 @@
 // port back on the bridge itself) and the twin's deletion. It dies with its interfaces (the namespace's
 // deletion), so teardown needs nothing more.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Impairment } from '../../dsl/units.ts';
 import { cacheDirFor, isCacheFile } from '../cache-dir.ts';
+import { sha256 } from '../hash.ts';
 import { SetupError } from '../errors.ts';
 import { writeFileAside, readJson } from '../files.ts';
 import type { LinkEnds } from '../plan/types.ts';
@@ -133,7 +133,7 @@ export function delayLineCacheDir(): string {
 
 async function build(): Promise<string> {
   const source = join(packageRoot(), SOURCE);
-  const key = createHash('sha256').update(readFileSync(source)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
+  const key = sha256(readFileSync(source), CFLAGS.join(' ')).slice(0, 16);
   const cacheDir = delayLineCacheDir();
   const binary = join(cacheDir, `${BINARY}-${key}`);
   if (isCacheFile(binary)) return binary;

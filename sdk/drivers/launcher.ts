@@ -1,10 +1,10 @@
 // The service launcher (launcher/launch.c), compiled once per source version with the system's C
 // compiler and cached beside the compiled recipes (or in $WARREN_LAUNCHER_DIR). `npm run setup`
 // builds it ahead of time; `up` builds it before creating anything if it is missing.
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDirFor, isCacheFile, trustedCacheDir } from '../cache-dir.ts';
+import { sha256 } from '../hash.ts';
 import { SetupError } from '../errors.ts';
 import { capture } from './command.ts';
 import { packageRoot } from '../package-root.ts';
@@ -38,7 +38,7 @@ function cachedBuild(): Promise<string> {
 async function build(): Promise<string> {
   const root = packageRoot();
   const source = join(root, SOURCE);
-  const key = createHash('sha256').update(readFileSync(source)).update([...CFLAGS, ...STATIC].join(' ')).digest('hex').slice(0, 16);
+  const key = sha256(readFileSync(source), [...CFLAGS, ...STATIC].join(' ')).slice(0, 16);
   // A folder only we can write (verified, else CacheError): root executes what is in it.
   const cacheDir = process.env.WARREN_LAUNCHER_DIR ? trustedCacheDir(process.env.WARREN_LAUNCHER_DIR, 'WARREN_LAUNCHER_DIR') : cacheDirFor(source);
   const binary = join(cacheDir, `warren-launch-${key}`);

@@ -1,9 +1,9 @@
 // Volumes (folders of an instance that outlive it) and mount targets (host paths a service's mount
 // lands on, created when missing): the file-system work behind a service's own mounts.
-import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, unlinkSync, writeSync, chownSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { existsNoFollow } from '../files.ts';
+import { sha256 } from '../hash.ts';
 import type { MountDriver, VolumeEntry } from './types.ts';
 
 /** Machine-wide, like the subnet registry: two instances may mount onto the same host path. */
@@ -92,7 +92,7 @@ export function createMountDriver(): MountDriver {
 }
 
 function targetKey(path: string): string {
-  return createHash('sha256').update(path).digest('hex').slice(0, 32);
+  return sha256(path).slice(0, 32);
 }
 
 /** `dir` and its `depth - 1` parents created 0700 if missing; each must be a real folder of ours that nobody else can write. */

@@ -1,8 +1,8 @@
 // Checking a recipe: every problem that can be known before touching anything, all at once.
 import type { EnvSpec, Issue, ServiceSpec } from '../../dsl/spec.ts';
-import { nameProblem } from '../../dsl/names.ts';
 import { validate } from '../../dsl/validate.ts';
 import { SpecError } from '../errors.ts';
+import { instanceProblem } from './instance-name.ts';
 import { commandIssues, compileServices } from '../recipe/command.ts';
 import { checkIsolation, type CheckedIsolation } from '../recipe/isolation-check.ts';
 import { reachIssues } from '../recipe/reach-check.ts';
@@ -24,10 +24,7 @@ function commandsOf(spec: EnvSpec): ServiceSpec[] {
   return [...spec.services, ...(spec.tasks ?? []).filter((t) => !t.fn)] as ServiceSpec[];
 }
 
-export function instanceProblem(instance: unknown): Issue | undefined {
-  const problem = nameProblem(instance);
-  return problem ? { code: 'invalid-name', path: 'instance', message: `instance name ${JSON.stringify(instance)} ${problem}` } : undefined;
-}
+export { assertInstanceName, instanceProblem } from './instance-name.ts';
 
 export interface CheckedRecipe {
   /** TypeScript services compiled by esbuild: source path -> compiled file. */
@@ -48,8 +45,3 @@ export async function checkRecipe(spec: EnvSpec, options: { instance?: string } 
   return { compiled, isolation };
 }
 
-/** Throws a SpecError unless `instance` is a valid instance name: every command checks it before using it as a path. */
-export function assertInstanceName(instance: unknown): asserts instance is string {
-  const problem = instanceProblem(instance);
-  if (problem) throw new SpecError([problem]);
-}

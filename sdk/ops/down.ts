@@ -1,5 +1,4 @@
 // `down` of instances that may have been brought up by another process.
-import { resolve } from 'node:path';
 import type { WarrenEvent } from '../../dsl/events.ts';
 import type { Drivers } from '../drivers/types.ts';
 import { InstanceError } from '../errors.ts';
@@ -46,18 +45,6 @@ async function stopStartingUp(env: string, instance: string, options: DownOption
   await drivers.owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, 60_000);
   await collectGarbage({ ...options, stateDir });
   return true;
-}
-
-/**
- * The env of instance `instance` brought up from the recipe file `recipe`, as its owner recorded
- * it: `down` needs no recipe load then (faster, and a recipe broken since its up still comes down).
- */
-export function envOfRunning(recipe: string, instance: string, options: { stateDir?: string } = {}): string | undefined {
-  const stateDir = resolveStateDir(options.stateDir);
-  if (!checkStateDir(stateDir)) return undefined;
-  const path = resolve(recipe);
-  const envs = new Set(listInstances(stateDir).flatMap(({ owner, reaping }) => (owner?.instance === instance && !reaping && owner.recipe === path ? [owner.env] : [])));
-  return envs.size === 1 ? [...envs][0] : undefined;
 }
 
 /** The instances of `env` that are up in the state dir. */

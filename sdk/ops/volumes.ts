@@ -5,7 +5,7 @@ import { createLinuxDrivers } from '../drivers/linux.ts';
 import { InstanceError } from '../errors.ts';
 import { checkStateDir, instanceExists, resolveStateDir } from '../runtime/state.ts';
 import { listVolumes, removeVolumes } from '../runtime/volumes.ts';
-import { assertInstanceName } from './check.ts';
+import { assertInstanceName } from './instance-name.ts';
 import { instanceKey } from '../plan/names.ts';
 
 export interface VolumesOptions {

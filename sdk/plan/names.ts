@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../hash.ts';
 
 /** Linux refuses interface names longer than 15 bytes (IFNAMSIZ - 1). */
 export const MAX_IFNAME = 15;
@@ -20,7 +20,7 @@ export function userNetns(env: string, instance: string, namespace: string): str
 
 /** The host end of the instance's link: unique per instance, 12 bytes whatever the names. */
 export function hostInterface(env: string, instance: string): string {
-  return `wr${createHash('sha256').update(instanceKey(env, instance)).digest('hex').slice(0, 10)}`;
+  return `wr${sha256(instanceKey(env, instance)).slice(0, 10)}`;
 }
 
 /** The hub-side end of namespace number `index`: unique by index, readable by name, at most 15 bytes. */

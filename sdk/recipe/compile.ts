@@ -1,5 +1,4 @@
 // esbuild compilation of recipes and TypeScript services, cached by the content of every input.
-import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -140,16 +139,16 @@ function verifiedOutput(cacheDir: string, manifestPath: string): string | undefi
 }
 
 function keyOf(inputs: readonly string[]): string {
-  const h = createHash('sha256').update(SDK_ENTRY).update(COMPILE_SETTINGS);
+  const parts: Array<string | Buffer> = [SDK_ENTRY, COMPILE_SETTINGS];
   for (const input of inputs) {
-    h.update(input);
+    parts.push(input);
     try {
-      h.update(readFileSync(input));
+      parts.push(readFileSync(input));
     } catch {
-      h.update('<missing>');
+      parts.push('<missing>');
     }
   }
-  return h.digest('hex');
+  return sha256(...parts);
 }
 
 function readManifest(path: string): Manifest | undefined {

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tempStateDir } from '../helpers/env.ts';
-import { ROOT, runArgv } from '../fixtures/support.ts';
+import { instanceName, tempStateDir } from '../helpers/env.ts';
+import { forceCleanup, leftovers, ROOT, runArgv } from '../fixtures/support.ts';
 
 // A loader hook that names every file the process loads, on stderr.
 const HOOKS = "export async function load(url, context, next) { if (url.startsWith('file:')) process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }";
@@ -14,20 +14,24 @@ const REGISTER = `import { register } from 'node:module'; register(${JSON.string
 
 /** The files `warren ...args` loads, each with the source modules esbuild put in it (its `// path` comments). */
 async function loaded(...args: string[]): Promise<Map<string, string[]>> {
-  const argv = [process.execPath, '--import', `data:text/javascript,${encodeURIComponent(REGISTER)}`, 'sdk/cli/bin.js', ...args];
   const stateDir = tempStateDir('start-up');
-  const env = { ...process.env, WARREN_STATE_DIR: stateDir.path, NODE_OPTIONS: '' };
   try {
-    for (let attempt = 0; ; attempt++) {
-      const result = await runArgv(argv, { env, cwd: ROOT });
-      assert.is(result.code, 0, result.stderr);
-      const files = [...result.stderr.matchAll(/^LOADED (file:\S+)$/gm)].map((m) => fileURLToPath(m[1]!));
-      // A source changed meanwhile (another test, an editor): that run rebuilt the bundle first.
-      if (files.some((f) => f.includes('/node_modules/esbuild/')) && attempt < 2) continue;
-      return new Map(files.map((f) => [f, [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:sdk|dsl)\/\S+\.ts)$/gm)].map((m) => m[1]!)]));
-    }
+    return await loadedIn(stateDir.path, ...args);
   } finally {
     stateDir.remove();
+  }
+}
+
+async function loadedIn(stateDir: string, ...args: string[]): Promise<Map<string, string[]>> {
+  const argv = [process.execPath, '--import', `data:text/javascript,${encodeURIComponent(REGISTER)}`, 'sdk/cli/bin.js', ...args];
+  const env = { ...process.env, WARREN_STATE_DIR: stateDir, NODE_OPTIONS: '' };
+  for (let attempt = 0; ; attempt++) {
+    const result = await runArgv(argv, { env, cwd: ROOT });
+    assert.is(result.code, 0, result.stderr);
+    const files = [...result.stderr.matchAll(/^LOADED (file:\S+)$/gm)].map((m) => fileURLToPath(m[1]!));
+    // A source changed meanwhile (another test, an editor): that run rebuilt the bundle first.
+    if (files.some((f) => f.includes('/node_modules/esbuild/')) && attempt < 2) continue;
+    return new Map(files.map((f) => [f, [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:sdk|dsl)\/\S+\.ts)$/gm)].map((m) => m[1]!)]));
   }
 }
 
@@ -49,6 +53,24 @@ test('`warren plan --json` loads neither the exporter, the web view, dotenv nor 
   for (const rare of ['sdk/ops/export-k8s.ts', 'sdk/ui/server.ts']) assert.not.ok(sources.has(rare), `plan loads ${rare}`);
   const packages = [...files.keys()].filter((f) => f.includes('/node_modules/') && !f.includes('/node_modules/.cache/'));
   assert.equal(packages, [], 'plan loads no package');
+  assert.not.ok(sources.has('sdk/ops/up.ts'), 'plan loads the engine of up');
+});
+
+test('`warren down` of a detached instance loads the engine of down, not the recipe checks, the planner or up', async () => {
+  const stateDir = tempStateDir('start-up-down');
+  const instance = instanceName('sud');
+  const env = { ...process.env, WARREN_STATE_DIR: stateDir.path, NODE_OPTIONS: '' };
+  try {
+    const up = await runArgv([process.execPath, 'sdk/cli/bin.js', 'up', 'recipes/checkout.env.ts', '-d', '-q', '-i', instance], { env, cwd: ROOT });
+    assert.is(up.code, 0, up.stderr);
+    const sources = sourcesOf(await loadedIn(stateDir.path, 'down', 'recipes/checkout.env.ts', '-i', instance));
+    assert.ok(sources.has('sdk/runtime/teardown.ts') && sources.has('sdk/ops/down-early.ts'), `the engine of down among ${[...sources]}`);
+    for (const other of ['dsl/validate.ts', 'sdk/ops/check.ts', 'sdk/plan/plan.ts', 'sdk/ops/up.ts', 'dsl/builder.ts']) assert.not.ok(sources.has(other), `down loads ${other}`);
+    assert.equal(await leftovers({ env: 'checkout', instance, stateDir: stateDir.path }), []);
+  } finally {
+    forceCleanup('checkout', instance);
+    stateDir.remove();
+  }
 });
 
 test.run();

@@ -1,6 +1,6 @@
 // Names and labels of the exported objects: the `app.kubernetes.io/*` set, and which pods share
 // the instance's network (`warren/network`), which the NetworkPolicies select on.
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../hash.ts';
 
 const MAX_LABEL = 63;
 export const NETWORK_LABEL = 'warren/network';
@@ -10,7 +10,7 @@ export type NetworkLabel = 'bridge' | 'none';
 export function namespaceName(env: string, instance: string): string {
   const name = `${env}-${instance}`;
   if (name.length <= MAX_LABEL) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const hash = sha256(name).slice(0, 8);
   return `${name.slice(0, MAX_LABEL - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
