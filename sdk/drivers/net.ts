@@ -73,7 +73,7 @@ export function createNetDriver(): NetDriver {
       await settleEach(links, async (l) => {
         // Both before the link comes up: from its first packet on, the host end takes no orders from the instance.
         takeNoOrders(l.hostIf);
-        await guardHost([l.hostIf], [hostAccessAccepts(l)]);
+        if (!l.separateGuard) await guardHost([l.hostIf], [hostAccessAccepts(l)]);
         await ipBatch([`addr add ${l.cidr} dev ${l.hostIf}`, `link set ${l.hostIf} up`]);
       });
     },
@@ -82,7 +82,18 @@ export function createNetDriver(): NetDriver {
       // The link itself goes with its hub namespace (a veth dies with either end); only a link whose
       // hub is already gone (an orphan) is deleted here.
       const orphans = links.filter((l) => !l.hub || !existsSync(`${NETNS_DIR}/${l.hub}`));
-      await Promise.all([unguardHost(links.map((l) => l.hostIf)), ipBatch(orphans.map((l) => `link del ${l.hostIf}`), { tolerate: GONE })]);
+      const guarded = links.filter((l) => !l.separateGuard).map((l) => l.hostIf);
+      await Promise.all([unguardHost(guarded), ipBatch(orphans.map((l) => `link del ${l.hostIf}`), { tolerate: GONE })]);
+    },
+
+    async guardHosts(links) {
+      links.forEach((l) => assertHostLink(l.hostIf));
+      await guardHost(links.map((l) => l.hostIf), links.map((l) => hostAccessAccepts(l)));
+    },
+
+    async unguardHosts(links) {
+      links.forEach((l) => assertHostLink(l.hostIf));
+      await unguardHost(links.map((l) => l.hostIf));
     },
   };
 }
@@ -146,9 +157,13 @@ const HOST_END_SYSCTLS: ReadonlyArray<readonly [string, string]> = [
   ['ipv4/conf/%s/accept_source_route', '0'],
 ];
 
-function takeNoOrders(hostIf: string): void {
-  // The name becomes a path: only a warren host link name gets there.
+/** The name becomes a path or part of an nft script: only a warren host link name gets there. */
+function assertHostLink(hostIf: string): void {
   if (!HOST_LINK.test(hostIf)) throw new Error(`not a warren host link name: ${JSON.stringify(hostIf)}`);
+}
+
+function takeNoOrders(hostIf: string): void {
+  assertHostLink(hostIf);
   for (const [key, value] of HOST_END_SYSCTLS) writeFileSync(`/proc/sys/net/${key.replace('%s', hostIf)}`, value);
 }
 

@@ -18,6 +18,10 @@ export interface NetDriver {
   createHostLinks(links: readonly HostLinkArgs[]): Promise<void>;
   /** A link already gone is success. */
   deleteHostLinks(links: readonly HostLinkArgs[]): Promise<void>;
+  /** The host guard of each link (see HostLinkArgs.separateGuard), made before the link exists. */
+  guardHosts(links: readonly HostLinkArgs[]): Promise<void>;
+  /** A guard already gone is success. */
+  unguardHosts(links: readonly HostLinkArgs[]): Promise<void>;
 }
 
 /** What the journal keeps of a started service, enough to stop it from another process. */

@@ -48,8 +48,10 @@ export function plan({ spec, instance, subnet, instanceDir, resolveCommand, hidd
   // Each namespace with a veth gets the next address of the subnet (.1 is the host's), in recipe order.
   const addresses = namespaceAddresses(spec, subnet);
   const hostAccess = hostAccessRules(spec, addresses);
-  const hostLink = { hub, bridge: BRIDGE, hubIf: HUB_HOST_END, hostIf: hostInterface(env, instance), cidr: `${hostAddress}/${prefix}`, ...(hostAccess.length ? { hostAccess } : {}) };
-  steps.push({ id: 'hostlink.create', kind: 'hostlink.create', args: hostLink, after: ['bridge.create'], undo: { kind: 'hostlink.delete', args: hostLink }, loc: spec.loc });
+  const hostLink = { hub, bridge: BRIDGE, hubIf: HUB_HOST_END, hostIf: hostInterface(env, instance), cidr: `${hostAddress}/${prefix}`, separateGuard: true as const, ...(hostAccess.length ? { hostAccess } : {}) };
+  // The guard matches the link by name, so it can exist before the link: made first, removed last, beside the hub.
+  steps.push({ id: 'hostguard.create', kind: 'hostguard.create', args: hostLink, after: [], undo: { kind: 'hostguard.delete', args: hostLink }, loc: spec.loc });
+  steps.push({ id: 'hostlink.create', kind: 'hostlink.create', args: hostLink, after: ['bridge.create', 'hostguard.create'], undo: { kind: 'hostlink.delete', args: hostLink }, loc: spec.loc });
 
   const netnsNames = new Map<string, string>();
   spec.namespaces.forEach((ns, index) => {

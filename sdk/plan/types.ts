@@ -11,6 +11,11 @@ export interface HostLinkArgs {
   readonly hostIf: string;
   /** The host's address on the instance subnet, with prefix: `10.213.4.1/24`. */
   readonly cidr: string;
+  /**
+   * The host guard is a step of its own (hostguard.create), whose undo runs beside the hub's
+   * instead of before it. Journals written before it was have the guard made and removed with the link.
+   */
+  readonly separateGuard?: true;
   /** Host ports the instance may open connections to (`hostAccess`): the one exception to the host guard. */
   readonly hostAccess?: readonly HostAccessRule[];
 }
@@ -182,6 +187,8 @@ export interface StepArgs {
   'bridge.create': BridgeArgs;
   'hostlink.create': HostLinkArgs;
   'hostlink.delete': HostLinkArgs;
+  'hostguard.create': HostLinkArgs;
+  'hostguard.delete': HostLinkArgs;
   'veth.create': VethArgs;
   'file.write': FileArgs;
   'file.remove': FileArgs;

@@ -34,6 +34,8 @@ export function createHandlers(context: HandlerContext): Handlers {
     'veth.create': whole((items) => net.createVeths(items.map((i) => i.args))),
     'hostlink.create': whole((items) => net.createHostLinks(items.map((i) => i.args))),
     'hostlink.delete': whole((items) => net.deleteHostLinks(items.map((i) => i.args))),
+    'hostguard.create': whole((items) => net.guardHosts(items.map((i) => i.args))),
+    'hostguard.delete': whole((items) => net.unguardHosts(items.map((i) => i.args))),
     'link.shape': whole(async (items) => {
       const links = needs(drivers.links, 'shape links');
       await links.shape(items.map(({ args }) => ({ link: args, impairment: args.impairment, control: args.control })));

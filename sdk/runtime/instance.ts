@@ -12,7 +12,7 @@ import { ChangeWaiter } from './change-waiter.ts';
 import { readEvents, type EventLogWriter } from './event-log.ts';
 import type { Emit } from './events.ts';
 import { EVENTS_FILE, readOwner, takeOver } from './state.ts';
-import { gc, teardown } from './teardown.ts';
+import { gc, teardown, teardownWork } from './teardown.ts';
 import { healNetwork, networkStatus, partitionNetwork, shapeLink, type NetworkStatus } from './network-control.ts';
 import type { LinkImpairment } from '../../dsl/units.ts';
 import { restartService } from './restart.ts';
@@ -212,9 +212,12 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
       // Another process owns it: ask it to stop, as Ctrl-C would. The owner of a detached instance
       // (the launcher) stops the services and exits, leaving the rest to us; a CLI or a script tears
       // down by itself, and gc finishes whatever it could not.
-      await drivers.owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, OWNER_STOP_TIMEOUT_MS);
+      const stopping = drivers.owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, OWNER_STOP_TIMEOUT_MS);
+      // Read while its services exit: the undo then starts the moment the owner is gone.
+      const work = owner.mode === 'detached' ? teardownWork(dir) : undefined;
+      await stopping;
       const mine = owner.mode === 'detached' ? takeOver(stateDir, dir) : undefined;
-      errors = mine ? await teardown(mine, { drivers, emit, services }) : (await gc(stateDir, { drivers, emit })).errors;
+      errors = mine ? await teardown(mine, { drivers, emit, services }, work) : (await gc(stateDir, { drivers, emit })).errors;
     } else {
       const mine = takeOver(stateDir, dir);
       // Not moved: someone else is already tearing it down.

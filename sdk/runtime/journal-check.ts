@@ -35,6 +35,8 @@ function stepChecks(plan: Plan, step: Step, key: string, instancesPath: string):
       return { netns: ownNetns(key, a.netns), bridge: iface(a.bridge) };
     case 'hostlink.create':
     case 'hostlink.delete':
+    case 'hostguard.create':
+    case 'hostguard.delete':
       return { hub: ownNetns(key, a.hub), bridge: iface(a.bridge), hubIf: iface(a.hubIf), hostIf: typeof a.hostIf === 'string' && isHostInterface(a.hostIf) && a.hostIf === hostInterface(plan.env, plan.instance), cidr: cidr(a.cidr), hostAccess: a.hostAccess === undefined || accessRules(a.hostAccess) };
     case 'veth.create':
       return { hub: ownNetns(key, a.hub), netns: ownNetns(key, a.netns), bridge: iface(a.bridge), hubIf: iface(a.hubIf), nsIf: iface(a.nsIf), cidr: cidr(a.cidr) };

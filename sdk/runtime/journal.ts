@@ -85,6 +85,8 @@ export interface JournalText {
   readonly records: JournalRecord[];
   /** 1-based numbers of lines that are not whole records, except a torn last line (a crash mid-write). */
   readonly unreadable: number[];
+  /** How many bytes were read: a journal that has grown since has records this read lacks. */
+  readonly bytes: number;
 }
 
 /**
@@ -96,17 +98,18 @@ export function readJournal(path: string): JournalRecord[] {
 }
 
 export function readJournalText(path: string): JournalText {
-  let text: string;
+  let bytes: Buffer;
   try {
     const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     try {
-      text = readFileSync(fd, 'utf8');
+      bytes = readFileSync(fd);
     } finally {
       closeSync(fd);
     }
   } catch {
-    return { records: [], unreadable: [] };
+    return { records: [], unreadable: [], bytes: 0 };
   }
+  const text = bytes.toString('utf8');
   const records: JournalRecord[] = [];
   const unreadable: number[] = [];
   const lines = text.split('\n');
@@ -119,7 +122,7 @@ export function readJournalText(path: string): JournalText {
       if (i !== last) unreadable.push(i + 1);
     }
   });
-  return { records, unreadable };
+  return { records, unreadable, bytes: bytes.length };
 }
 
 export interface JournalState {

@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, openSync, readdirSync } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JournalError, messageOf } from '../errors.ts';
@@ -22,21 +22,39 @@ export interface TeardownOptions {
   readonly services?: Map<string, ServiceRecord>;
 }
 
+/** What a teardown of an instance folder will undo: its journal read, replayed and checked. */
+export interface TeardownWork {
+  readonly owner: ReturnType<typeof readOwner>;
+  readonly unreadable: readonly number[];
+  readonly bytes: number;
+  readonly state: JournalState;
+  readonly replayable: Step[];
+  readonly refused: unknown[];
+}
+
+/**
+ * Reads what the teardown of `dir` will undo. `down` does it while a detached owner stops, so the
+ * undo starts the moment the owner is gone; teardown reads again if the journal grew meanwhile.
+ */
+export function teardownWork(dir: string): TeardownWork {
+  const text = readJournalText(join(dir, JOURNAL));
+  const state = replay(text.records, text.unreadable);
+  return { owner: readOwner(dir), unreadable: text.unreadable, bytes: text.bytes, state, ...checkReplayable(state, stateDirOf(dir)) };
+}
+
 /**
  * Undoes everything the journal in `dir` says may have been done, then removes the folder.
  * The one path for rollback, `down` and `gc`. Returns the undo errors (the folder stays then, for gc).
+ * `work`, read before (from this folder or where it was before takeOver), is used if the journal is unchanged.
  */
-export async function teardown(dir: string, { drivers, emit, services }: TeardownOptions): Promise<unknown[]> {
+export async function teardown(dir: string, { drivers, emit, services }: TeardownOptions, work?: TeardownWork): Promise<unknown[]> {
   const path = join(dir, JOURNAL);
-  const owner = readOwner(dir);
   // Space first: on a full disk the journal's undo records need room (open logs are truncated, not unlinked).
   emptyLogs(join(dir, 'logs'));
-  const text = readJournalText(path);
-  if (text.unreadable.length) {
-    emit({ kind: 'warning', message: `journal ${path}: line(s) ${text.unreadable.join(', ')} cut short; undoing every step of the plan to be safe` });
+  const { owner, unreadable, state, replayable, refused } = work && work.bytes === sizeOf(path) ? work : teardownWork(dir);
+  if (unreadable.length) {
+    emit({ kind: 'warning', message: `journal ${path}: line(s) ${unreadable.join(', ')} cut short; undoing every step of the plan to be safe` });
   }
-  const state = replay(text.records, text.unreadable);
-  const { replayable, refused } = checkReplayable(state, stateDirOf(dir));
   const journal = Journal.open(path, { bestEffort: true });
   let errors: unknown[] = refused;
   try {
@@ -93,6 +111,15 @@ function checkReplayable(state: JournalState, stateDir: string): { replayable: S
     else replayable.push(step);
   }
   return { replayable, refused };
+}
+
+/** The journal's size in bytes; -1 when it cannot be read (then nothing read before is trusted). */
+function sizeOf(path: string): number {
+  try {
+    return lstatSync(path).size;
+  } catch {
+    return -1;
+  }
 }
 
 /** Truncates the service logs (open descriptors keep an unlinked file's space, not a truncated one's). */

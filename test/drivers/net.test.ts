@@ -1,5 +1,5 @@
 // The iproute2 network driver against the real kernel: namespaces, bridge, veths, host link.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -136,6 +136,35 @@ test('deleting the hub namespace takes the host link with it', async () => {
     assert.ok(await waitFor(() => !linkExists(n.hostIf), 2000), 'the host end went with the hub');
     await net.deleteHostLinks([link]);
     assert.not.ok(nftTables().includes(n.hostIf), 'deleteHostLinks of a vanished link still removes its table');
+  } finally {
+    cleanup(n);
+  }
+});
+
+test('a separate guard: made before its link exists, kept by the link\'s create and delete, removed by unguardHosts; only warren link names reach nft', async () => {
+  const n = names('ng');
+  const addr = await subnet();
+  const link: HostLinkArgs = { hub: n.hub, bridge: 'br0', hubIf: 'host0', hostIf: n.hostIf, cidr: `${addr.host}/${addr.prefix}`, separateGuard: true };
+  const rules = () => execFileSync('nft', ['list', 'table', 'inet', n.hostIf], { encoding: 'utf8' });
+  try {
+    await net.guardHosts([link]);
+    assert.ok(nftTables().includes(n.hostIf), 'the guard exists before the link');
+    const guard = rules();
+    assert.match(guard, new RegExp(`iifname "${n.hostIf}" ct state new drop`));
+    await net.createNetns([n.hub]);
+    await net.createBridges([{ netns: n.hub, bridge: 'br0' }]);
+    await net.createHostLinks([link]);
+    assert.is(rules(), guard, 'creating the link adds no second set of rules');
+    await net.deleteHostLinks([link]);
+    assert.ok(nftTables().includes(n.hostIf), "the link's delete leaves a separate guard alone");
+    await net.deleteNetns([n.hub]);
+    await net.unguardHosts([link]);
+    assert.not.ok(nftTables().includes(n.hostIf), 'unguardHosts removes it');
+    await net.unguardHosts([link]);
+    for (const hostIf of ['wr0123456789; flush ruleset', 'eth0']) {
+      const error = await net.guardHosts([{ ...link, hostIf }]).then(() => undefined, (e: unknown) => e);
+      assert.match(String(error), /not a warren host link name/, hostIf);
+    }
   } finally {
     cleanup(n);
   }

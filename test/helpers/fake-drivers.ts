@@ -4,7 +4,7 @@ import { BatchError } from '../../sdk/drivers/batch-error.ts';
 import type { Drivers, ServiceRecord } from '../../sdk/drivers/types.ts';
 
 export type FakeOp =
-  | 'netns.create' | 'netns.delete' | 'bridge.create' | 'veth.create' | 'hostlink.create' | 'hostlink.delete'
+  | 'netns.create' | 'netns.delete' | 'bridge.create' | 'veth.create' | 'hostlink.create' | 'hostlink.delete' | 'hostguard.create' | 'hostguard.delete'
   | 'file.write' | 'file.remove' | 'service.start' | 'service.stop' | 'service.ready';
 
 export interface FakeKernel {
@@ -103,6 +103,12 @@ export function createFakeDrivers(): FakeDrivers {
           await call('hostlink.delete', l.hostIf);
           kernel.hostLinks.delete(l.hostIf);
         });
+      },
+      async guardHosts(links) {
+        await stopAtFirst(links, async (l) => call('hostguard.create', l.hostIf));
+      },
+      async unguardHosts(links) {
+        await tryEach(links, async (l) => call('hostguard.delete', l.hostIf));
       },
     },
     processes: {

@@ -107,6 +107,8 @@ export function createFaultyDrivers(plan: FaultPlan, base: Drivers = createLinux
       createVeths: async (veths) => void (await forward('createVeths', veths, (v) => `veth.create:${lastSegment(v.netns)}`, (xs) => net.createVeths(xs))),
       createHostLinks: async (links) => void (await forward('createHostLinks', links, () => 'hostlink.create', (xs) => net.createHostLinks(xs))),
       deleteHostLinks: (links) => backward(links, () => 'hostlink.create', (xs) => net.deleteHostLinks(xs)),
+      guardHosts: async (links) => void (await forward('guardHosts', links, () => 'hostguard.create', (xs) => net.guardHosts(xs))),
+      unguardHosts: (links) => backward(links, () => 'hostguard.create', (xs) => net.unguardHosts(xs)),
     },
     processes: {
       ...processes,

@@ -145,7 +145,8 @@ test('addresses are unique, inside the subnet, and never the network, host or br
 
 test('every cidr in the plan is inside the subnet with its prefix', () => {
   const p = planFor(checkout, 'alice', parseCidr('10.213.4.0/24'));
-  const cidrs = p.steps.flatMap((s) => ('cidr' in s.args ? [s.args.cidr] : []));
+  // The guard carries its link's arguments: the same cidr, not another one.
+  const cidrs = p.steps.flatMap((s) => ('cidr' in s.args && s.kind !== 'hostguard.create' ? [s.args.cidr] : []));
   assert.is(cidrs.length, 4, 'host link + three veths');
   for (const cidr of cidrs) assert.match(cidr, /^10\.213\.4\.\d+\/24$/);
   assert.is(new Set(cidrs).size, cidrs.length);
@@ -195,11 +196,12 @@ test('service.start waits for its namespace, its veth, the host link and the hos
   assert.not.ok(byId.get('service.start:cron')!.after.includes('veth.create:jobs'));
 });
 
-test('veths wait for the bridge and their namespace; the bridge waits for the hub; the host link for the bridge', () => {
+test('veths wait for the bridge and their namespace; the bridge waits for the hub; the host link for the bridge and its guard, the guard for nothing', () => {
   const byId = stepById(planFor(checkout));
   assert.equal([...byId.get('veth.create:payment')!.after].sort(), ['bridge.create', 'netns.create:payment']);
   assert.equal(byId.get('bridge.create')!.after, ['netns.create:_hub']);
-  assert.equal(byId.get('hostlink.create')!.after, ['bridge.create']);
+  assert.equal(byId.get('hostlink.create')!.after, ['bridge.create', 'hostguard.create']);
+  assert.equal(byId.get('hostguard.create')!.after, []);
 });
 
 test('every step with a side effect has an undo, or lives in a namespace whose deletion undoes it', () => {
@@ -224,6 +226,7 @@ test('each undo is the inverse kind with the same arguments', () => {
   const inverse: Record<string, string> = {
     'netns.create': 'netns.delete',
     'hostlink.create': 'hostlink.delete',
+    'hostguard.create': 'hostguard.delete',
     'file.write': 'file.remove',
     'service.start': 'service.stop',
   };

@@ -97,7 +97,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection, but it resolved');
 }
 
-const UNDO_OPS = new Set(['netns.delete', 'hostlink.delete', 'file.remove', 'service.stop']);
+const UNDO_OPS = new Set(['netns.delete', 'hostlink.delete', 'hostguard.delete', 'file.remove', 'service.stop']);
 const opOf = (call: string) => call.slice(0, call.indexOf(' '));
 const subjectOf = (call: string) => call.slice(call.indexOf(' ') + 1);
 
@@ -116,7 +116,7 @@ function stepIdOf(call: string): string {
     case 'service.ready':
       return `${op}:${subject}`;
     default:
-      return op; // bridge.create, hostlink.create
+      return op; // bridge.create, hostlink.create, hostguard.create
   }
 }
 
@@ -132,7 +132,8 @@ function locOf(spec: EnvSpec, stepId: string): Loc | undefined {
  * The rollback order every run must respect, read from the fake kernel's call log:
  * in-flight steps settle before any undo; each undo once; a service is stopped before its
  * namespace and the hub are deleted and before the services it depends on are stopped; the host
- * link goes before the hub; and (unless `everything` is false) everything attempted is undone.
+ * link goes before the hub and before its guard; and (unless `everything` is false) everything
+ * attempted is undone.
  */
 function checkUndoOrder(calls: readonly string[], spec: EnvSpec, instance: string, everything = true): void {
   const forward = calls.filter((c) => !UNDO_OPS.has(opOf(c)));
@@ -158,6 +159,11 @@ function checkUndoOrder(calls: readonly string[], spec: EnvSpec, instance: strin
   }
   const hostlinkDelete = calls.findIndex((c) => opOf(c) === 'hostlink.delete');
   if (hostlinkDelete >= 0) assert.ok(hostlinkDelete < at(hub), 'the host link is deleted before the hub');
+  const guardDelete = calls.findIndex((c) => opOf(c) === 'hostguard.delete');
+  if (guardDelete >= 0 && hostlinkDelete >= 0) assert.ok(hostlinkDelete < guardDelete, 'the host link is deleted before its guard');
+  const guardCreate = calls.findIndex((c) => opOf(c) === 'hostguard.create');
+  const hostlinkCreate = calls.findIndex((c) => opOf(c) === 'hostlink.create');
+  if (hostlinkCreate >= 0) assert.ok(guardCreate >= 0 && guardCreate < hostlinkCreate, 'the guard is made before the host link');
 
   if (!everything) return;
   const subjects = (op: string, list: readonly string[]) => new Set(list.filter((c) => opOf(c) === op).map(subjectOf));
@@ -166,6 +172,7 @@ function checkUndoOrder(calls: readonly string[], spec: EnvSpec, instance: strin
   for (const netns of subjects('netns.create', forward)) assert.ok(undos.includes(`netns.delete ${netns}`), `${netns} deleted`);
   for (const path of subjects('file.write', forward)) assert.ok(undos.includes(`file.remove ${path}`), `${path} removed`);
   for (const link of subjects('hostlink.create', forward)) assert.ok(undos.includes(`hostlink.delete ${link}`), `${link} deleted`);
+  for (const link of subjects('hostguard.create', forward)) assert.ok(undos.includes(`hostguard.delete ${link}`), `${link}'s guard removed`);
 }
 
 /** The forward calls of a successful up of `spec`, with the state dir replaced by `<state>`. */
@@ -307,11 +314,11 @@ const checkoutCalls = await baseline(checkout.spec, checkoutInstance);
 const fleetCalls = await baseline(fleetSpec, fleetInstance);
 
 test('the baselines cover every step of their plans', () => {
-  assert.is(checkoutCalls.length, 16);
+  assert.is(checkoutCalls.length, 17);
   assert.is(new Set(checkoutCalls).size, checkoutCalls.length, 'distinct calls');
   assert.ok(fleetSpec.namespaces.length >= 20);
   assert.is(new Set(fleetCalls).size, fleetCalls.length);
-  assert.is(fleetCalls.length, 1 + 24 + 1 + 1 + 18 + 1 + 24 * 2, 'hub, namespaces, bridge, host link, veths, hosts file, start+ready');
+  assert.is(fleetCalls.length, 1 + 24 + 1 + 1 + 1 + 18 + 1 + 24 * 2, 'hub, namespaces, bridge, host link, its guard, veths, hosts file, start+ready');
   assert.ok(fleetSpec.services.some((s) => s.dependsOn.length === 2));
 });
 
