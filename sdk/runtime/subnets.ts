@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstanceError, PoolError } from '../errors.ts';
-import { openRegistry, releaseClaim, tryClaim, type ClaimRecord } from './claim-files.ts';
+import { openRegistry, releaseClaim, removeIfStale, tryClaim, type ClaimRecord } from './claim-files.ts';
 import { allocate, cidrSize, DEFAULT_POOL, formatCidr, formatIp, parseCidr, poolProblem, type Cidr } from '../plan/subnet.ts';
 
 interface Claim extends ClaimRecord {
@@ -74,8 +74,20 @@ export function releaseSubnet(stateDir: string, key: string, subnet: string | un
 
 /** The subnets claimed now, for `plan` to show what an `up` would get. */
 export function claimedSubnets(): Cidr[] {
+  return registryEntries().map((name) => parseCidr(`${name}/${UNIT}`));
+}
+
+/**
+ * Removes the claims whose instance is gone from its state dir: left by a teardown killed after
+ * its folder lost the owner record (which names the subnet) and before the release (gc calls this).
+ */
+export function reapStaleSubnetClaims(): void {
+  for (const name of registryEntries()) removeIfStale(join(registryDir(), name));
+}
+
+function registryEntries(): string[] {
   try {
-    return readdirSync(registryDir()).filter((name) => /^\d+\.\d+\.\d+\.\d+$/.test(name)).map((name) => parseCidr(`${name}/${UNIT}`));
+    return readdirSync(registryDir()).filter((name) => /^\d+\.\d+\.\d+\.\d+$/.test(name));
   } catch {
     return [];
   }

@@ -11,7 +11,7 @@ import { undo } from './executor.ts';
 import { createHandlers, type Handlers } from './handlers.ts';
 import { Journal, readJournalText, replay, type JournalState } from './journal.ts';
 import { checkStateDir, JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, stateDirOf, takeOver } from './state.ts';
-import { releaseSubnet } from './subnets.ts';
+import { reapStaleSubnetClaims, releaseSubnet } from './subnets.ts';
 import { reapStalePortClaims, releasePorts } from './port-claims.ts';
 import { listCgroups, removeCgroupOrphans } from './cgroup-orphans.ts';
 
@@ -180,6 +180,7 @@ export async function gc(stateDir: string, options: GcOptions): Promise<GcReport
   }
   for (const claim of staleClaims(stateDir)) removeDir(claim);
   reapStalePortClaims();
+  reapStaleSubnetClaims();
   if (!options.orphans) return report;
 
   const known = instances.flatMap(({ owner }) => (owner ? [owner] : []));

@@ -1,7 +1,7 @@
 // The runtime against fake drivers: a full up/down, a failure injected at every single step,
 // failing undos finished by gc, abort, and concurrent ups. The fake kernel must end up empty.
 import { getEventListeners } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -18,6 +18,7 @@ import { openInstance } from '../../sdk/ops/open.ts';
 import type { Instance } from '../../sdk/runtime/instance.ts';
 import { instanceDir, readOwner, writeOwner } from '../../sdk/runtime/state.ts';
 import { gc } from '../../sdk/runtime/teardown.ts';
+import { claimedSubnets, claimSubnet } from '../../sdk/runtime/subnets.ts';
 import { up } from '../../sdk/ops/up.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { createFakeDrivers, type FakeDrivers } from '../helpers/fake-drivers.ts';
@@ -387,6 +388,29 @@ async function upWithFailingUndo(stateDir: string, fake: FakeDrivers, instance: 
   assert.instance(error, UpError);
   return error as UpError;
 }
+
+test('gc removes a subnet claim whose instance is gone (a teardown killed after its folder lost the owner record), and keeps the others', async () => {
+  const state = tempStateDir();
+  const [gone, kept] = [`e.${instanceName('sg')}`, `e.${instanceName('sk')}`];
+  try {
+    const drivers = fakes();
+    const self = drivers.owners.self();
+    for (const key of [gone, kept]) {
+      const dir = join(state.path, 'instances', key);
+      mkdirSync(dir, { recursive: true });
+      writeOwner(dir, { env: 'e', instance: key.slice(2), mode: 'embedded', pid: self.pid, startTime: self.startTime, createdAt: new Date().toISOString() });
+    }
+    const subnets = [gone, kept].map((key) => claimSubnet(state.path, key, 24, []));
+    assert.is(claimedSubnets().length, 2);
+    // What the second gc of a killed teardown leaves: the folder removed, the claim not released.
+    rmSync(join(state.path, 'instances', gone), { recursive: true });
+    await gc(state.path, { drivers, emit: () => undefined });
+    assert.equal(claimedSubnets().map((c) => c.base), [subnets[1]!.base], 'only the claim of the instance that is still there stays');
+  } finally {
+    for (const c of claimedSubnets()) rmSync(join(registry.path, `${[24, 16, 8, 0].map((s) => (c.base >>> s) & 255).join('.')}`), { force: true });
+    state.remove();
+  }
+});
 
 test('an undo that fails is reported, the rest of the rollback runs, and gc finishes the job', async () => {
   const state = tempStateDir();
