@@ -195,28 +195,43 @@ async function gcKillTrial(cat: Category, stateDir: string, i: number): Promise<
   for (const instance of instances) scope.instances.push({ env: 'relslow', instance });
   const delay = below(random, 40);
   await cat.trial(`kill -9 during gc (#${i + 1}, ${delay} ms after its first undo record), gc again`, scope, async (check) => {
-    // relslow with no delay: three services, up quickly.
-    const owners = instances.map((instance) => startOwner('embedded', recipePath('slow.env.ts'), instance, stateDir, { env: { REL_SLOW_MS: '0' } }));
-    try {
-      await Promise.all(owners.map((o) => o.ready()));
-      for (const o of owners) o.child.kill('SIGKILL');
-      await Promise.all(owners.map((o) => o.exited(5000)));
-      check(stateEntries(stateDir).length === 2, `expected 2 instance folders, found ${stateEntries(stateDir).join(', ')}`);
-      const gc1 = spawnArgv(cliArgv('gc', '--state-dir', stateDir));
-      // gc is tearing an instance down once a folder it took over (reaping/) has its undo record.
-      const reaping = () => instances.flatMap((instance) => instanceFolders(stateDir, `relslow.${instance}`)).filter((f) => f.includes('/reaping/'));
-      const began = await waitFor(() => journalHas(reaping(), '"t":"undo"'), 15_000, 1);
-      await sleep(delay);
-      gc1.child.kill('SIGKILL');
-      const exit = await gc1.exited(5000);
-      check(began, `gc never began a teardown: ${gc1.stderr().slice(-300)}`);
-      check(exit.signal === 'SIGKILL', `gc had already exited (${exit.code}) when kill -9 landed: ${gc1.stderr().slice(-300)}`);
-      check(stateEntries(stateDir).length > 0, 'gc had finished everything before the kill');
-      const r = await runArgv(cliArgv('gc', '--state-dir', stateDir));
-      check(r.code === 0, `second gc exited ${r.code}: ${r.stderr}`);
-      check(/reaped [12] instance/.test(r.stderr), `the second gc reaped nothing: ${r.stderr}`);
-    } finally {
-      for (const o of owners) o.child.kill('SIGKILL');
+    // A teardown can finish within the delay (two instances in ~40 ms here): then the kill hit
+    // nothing, and the crash is made again with half the delay, down to none.
+    for (let wait = delay; ; wait = Math.floor(wait / 2)) {
+      const landed = await gcKilledAfter(wait, instances, stateDir, check);
+      if (landed) return;
+      if (wait === 0) {
+        check(false, 'gc had finished everything before the kill, even with no delay');
+        return;
+      }
     }
   });
+}
+
+/** Two crashed instances, gc killed -9 `delay` ms into its teardown, gc again; false when the kill came after gc had finished. */
+async function gcKilledAfter(delay: number, instances: readonly string[], stateDir: string, check: (ok: boolean, message: string) => void): Promise<boolean> {
+  // relslow with no delay: three services, up quickly.
+  const owners = instances.map((instance) => startOwner('embedded', recipePath('slow.env.ts'), instance, stateDir, { env: { REL_SLOW_MS: '0' } }));
+  try {
+    await Promise.all(owners.map((o) => o.ready()));
+    for (const o of owners) o.child.kill('SIGKILL');
+    await Promise.all(owners.map((o) => o.exited(5000)));
+    check(stateEntries(stateDir).length === 2, `expected 2 instance folders, found ${stateEntries(stateDir).join(', ')}`);
+    const gc1 = spawnArgv(cliArgv('gc', '--state-dir', stateDir));
+    // gc is tearing an instance down once a folder it took over (reaping/) has its undo record.
+    const reaping = () => instances.flatMap((instance) => instanceFolders(stateDir, `relslow.${instance}`)).filter((f) => f.includes('/reaping/'));
+    const began = await waitFor(() => journalHas(reaping(), '"t":"undo"'), 15_000, 1);
+    await sleep(delay);
+    gc1.child.kill('SIGKILL');
+    const exit = await gc1.exited(5000);
+    check(began, `gc never began a teardown: ${gc1.stderr().slice(-300)}`);
+    check(exit.signal === 'SIGKILL', `gc had already exited (${exit.code}) when kill -9 landed: ${gc1.stderr().slice(-300)}`);
+    if (stateEntries(stateDir).length === 0) return false;
+    const r = await runArgv(cliArgv('gc', '--state-dir', stateDir));
+    check(r.code === 0, `second gc exited ${r.code}: ${r.stderr}`);
+    check(/reaped [12] instance/.test(r.stderr), `the second gc reaped nothing: ${r.stderr}`);
+    return true;
+  } finally {
+    for (const o of owners) o.child.kill('SIGKILL');
+  }
 }
