@@ -1,14 +1,77 @@
-// SHA-256 for names and cache keys. node:crypto takes ~3 ms to load and most commands (down,
-// status, logs) hash nothing, so it is loaded by the first hash, not at start-up.
+// SHA-256 for names and cache keys. Short inputs (instance names: every `down` checks the host
+// link's name against its hash) are hashed here in plain JS: node:crypto costs ~3 ms to load and
+// its first digests ~1 ms more. Long ones (recipe code, sources) go to node:crypto, loaded then.
 import { createRequire } from 'node:module';
 
 type Crypto = typeof import('node:crypto');
 let crypto: Crypto | undefined;
 
+/** Up to this many bytes in all, plain JS is faster than loading node:crypto. */
+const SMALL = 4096;
+
 /** The hex SHA-256 of the parts, fed in order. */
 export function sha256(...parts: ReadonlyArray<string | Buffer>): string {
+  const bytes = parts.map((part) => (typeof part === 'string' ? new TextEncoder().encode(part) : part));
+  const length = bytes.reduce((sum, b) => sum + b.length, 0);
+  if (length <= SMALL) return sha256Small(concat(bytes, length));
   crypto ??= createRequire(import.meta.url)('node:crypto') as Crypto;
   const hash = crypto.createHash('sha256');
-  for (const part of parts) hash.update(part);
+  for (const part of bytes) hash.update(part);
   return hash.digest('hex');
+}
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const all = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) all.set(part, (at += part.length) - part.length);
+  return all;
+}
+
+// FIPS 180-4: the fractional parts of the cube roots of the first 64 primes, and of the square roots of the first 8.
+const K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
+
+/** SHA-256 of a message shorter than 512 MiB (its bit length fits 32 bits). */
+function sha256Small(message: Uint8Array): string {
+  // The message, a 1 bit, zeros, and its length in bits as the block's last 8 bytes (big-endian).
+  const padded = new Uint8Array(((message.length + 8) >> 6) * 64 + 64);
+  padded.set(message);
+  padded[message.length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 4, message.length * 8);
+  const h = new Uint32Array(H0);
+  const w = new Uint32Array(64);
+  for (let block = 0; block < padded.length; block += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(block + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const s0 = rotr(w[i - 15]!, 7) ^ rotr(w[i - 15]!, 18) ^ (w[i - 15]! >>> 3);
+      const s1 = rotr(w[i - 2]!, 17) ^ rotr(w[i - 2]!, 19) ^ (w[i - 2]! >>> 10);
+      w[i] = w[i - 16]! + s0 + w[i - 7]! + s1;
+    }
+    let [a, b, c, d, e, f, g, k] = h as unknown as number[];
+    for (let i = 0; i < 64; i++) {
+      const t1 = (k! + (rotr(e!, 6) ^ rotr(e!, 11) ^ rotr(e!, 25)) + ((e! & f!) ^ (~e! & g!)) + K[i]! + w[i]!) >>> 0;
+      const t2 = ((rotr(a!, 2) ^ rotr(a!, 13) ^ rotr(a!, 22)) + ((a! & b!) ^ (a! & c!) ^ (b! & c!))) >>> 0;
+      k = g;
+      g = f;
+      f = e;
+      e = (d! + t1) >>> 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) >>> 0;
+    }
+    [a, b, c, d, e, f, g, k].forEach((x, i) => (h[i] = h[i]! + x!));
+  }
+  let hex = '';
+  for (const x of h) hex += x.toString(16).padStart(8, '0');
+  return hex;
 }
