@@ -9,6 +9,8 @@ import { hostInterface, instanceKey, instanceKeyOfNetns } from '../plan/names.ts
 import type { Emit } from './events.ts';
 import { undo } from './executor.ts';
 import { createHandlers, type Handlers } from './handlers.ts';
+import type { Handler, HandlerItem } from './handler-kit.ts';
+import type { Outcome } from './schedule.ts';
 import { Journal, readJournalText, replay, type JournalState } from './journal.ts';
 import { checkStateDir, JOURNAL, listInstances, ownerAlive, parkForGc, readOwner, reaperAlive, removeDir, staleClaims, stateDirOf, takeOver } from './state.ts';
 import { reapStaleSubnetClaims, releaseSubnet } from './subnets.ts';
@@ -79,21 +81,38 @@ export async function teardown(dir: string, { drivers, emit, services }: Teardow
 }
 
 /**
- * Undos that nothing else waits long for start a turn later: their synchronous part (a /proc scan
- * for processes left in a namespace, rmdirs, the spawn of `ip`) then runs after the stops of
- * services that are already gone, which unlock the host link's undo (an `nft` run, the longest
- * link of a teardown). Only when each runs changes; what runs, and after what, does not.
+ * Undos that nothing else waits long for start a turn later, together: their synchronous part (a
+ * /proc scan for processes left in a namespace, rmdirs, the spawn of `ip`) then runs after the
+ * stops of services that are already gone, which unlock the host guard's undo (an `nft` run, the
+ * longest link of a teardown), and the namespaces those stops free a wave apart leave in one
+ * `ip -batch`. Only when each runs changes; what runs, and after what, does not.
  */
 const LATER: ReadonlySet<StepKind> = new Set(['netns.delete', 'cgroup.delete', 'file.remove']);
 
 function shortChainFirst(handlers: Handlers): Handlers {
-  const later = Object.fromEntries(
-    [...LATER].map((kind) => {
-      const handler = handlers[kind];
-      return [kind, { batch: handler.batch, apply: async (items: Parameters<typeof handler.apply>[0]) => (await nextTurn(), handler.apply(items as never)) }];
-    }),
-  );
+  const later = Object.fromEntries([...LATER].map((kind) => [kind, togetherNextTurn(handlers[kind] as Handler<StepKind>)]));
   return { ...handlers, ...later } as Handlers;
+}
+
+/** A handler whose calls made before the next turn share one apply; each caller gets its items' outcomes. */
+function togetherNextTurn<K extends StepKind>(handler: Handler<K>): Handler<K> {
+  let gathering: HandlerItem<K>[] | undefined;
+  let applied: Promise<readonly Outcome[]> = Promise.resolve([]);
+  return {
+    batch: handler.batch,
+    apply(items) {
+      if (!gathering) {
+        const batch: HandlerItem<K>[] = (gathering = []);
+        applied = nextTurn().then(() => {
+          gathering = undefined;
+          return handler.apply(batch);
+        });
+      }
+      const from = gathering.length;
+      gathering.push(...items);
+      return applied.then((outcomes) => outcomes.slice(from, from + items.length));
+    },
+  };
 }
 
 /** Steps whose names and paths pass the checks a stranger's journal would need to; the rest are refused, as errors. */

@@ -259,6 +259,25 @@ test('down twice (and concurrently) is fine and undoes each thing once', async (
   }
 });
 
+test('down deletes every namespace in one driver call (one `ip -batch`), though the undo frees them a wave apart', async () => {
+  const state = tempStateDir();
+  const fake = fakes();
+  const instance = instanceName('wave');
+  const batches: string[][] = [];
+  const deleteNetns = fake.net.deleteNetns;
+  Object.assign(fake.net, { deleteNetns: (names: readonly string[]) => (batches.push([...names]), deleteNetns(names)) });
+  try {
+    const dev = await up(checkout.spec, { drivers: fake, stateDir: state.path, instance });
+    // order waits for user and payment: its stop comes first and frees its namespace before theirs.
+    await dev.down();
+    assert.ok(fake.isEmpty());
+    assert.equal(batches.map((b) => [...b].sort()), [[hubNetns('checkout', instance), ...['order', 'payment', 'user'].map((n) => userNetns('checkout', instance, n))].sort()]);
+    checkUndoOrder(fake.kernel.calls, checkout.spec, instance);
+  } finally {
+    state.remove();
+  }
+});
+
 test('await using brings the instance down at the end of the block', async () => {
   const state = tempStateDir();
   const fake = fakes();
