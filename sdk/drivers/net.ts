@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { NETNS_PREFIX } from '../plan/names.ts';
+import { instanceKeyOfNetns, NETNS_PREFIX } from '../plan/names.ts';
+import type { HostLinkArgs } from '../plan/types.ts';
 import type { NetDriver } from './types.ts';
 import { CommandError, SetupError } from '../errors.ts';
 import { run } from './command.ts';
@@ -82,8 +83,7 @@ export function createNetDriver(): NetDriver {
       // The link itself goes with its hub namespace (a veth dies with either end); only a link whose
       // hub is already gone (an orphan) is deleted here.
       const orphans = links.filter((l) => !l.hub || !existsSync(`${NETNS_DIR}/${l.hub}`));
-      const guarded = links.filter((l) => !l.separateGuard).map((l) => l.hostIf);
-      await Promise.all([unguardHost(guarded), ipBatch(orphans.map((l) => `link del ${l.hostIf}`), { tolerate: GONE })]);
+      await Promise.all([removeGuards(links.filter((l) => !l.separateGuard)), ipBatch(orphans.map((l) => `link del ${l.hostIf}`), { tolerate: GONE })]);
     },
 
     async guardHosts(links) {
@@ -93,9 +93,62 @@ export function createNetDriver(): NetDriver {
 
     async unguardHosts(links) {
       links.forEach((l) => assertHostLink(l.hostIf));
-      await unguardHost(links.map((l) => l.hostIf));
+      await removeGuards(links);
+    },
+
+    unguardEarly(link) {
+      assertHostLink(link.hostIf);
+      const removal = unguard([link]);
+      earlyRemovals.set(link.hostIf, removal);
+      return removal;
     },
   };
+}
+
+/**
+ * Removes the guards of `links`, once nothing inside their instances can use their absence: what
+ * runs in the instance's namespaces besides its services (which are gone by now) entered them from
+ * outside (`ip netns exec`) and is killed first, as deleting the namespaces would.
+ */
+async function unguard(links: readonly Pick<HostLinkArgs, 'hostIf' | 'hub'>[]): Promise<void> {
+  if (!links.length) return;
+  await killProcessesIn(namespacesOfInstances(links.map((l) => l.hub)));
+  await unguardHost(links.map((l) => l.hostIf));
+}
+
+/**
+ * Guard removals started by unguardEarly (`down`, while its engine loads), each taken by the next
+ * unguardHosts of its link in this process (the teardown's own step), which then waits for it
+ * instead of running nft again: every nftables delete waits out a kernel grace period (15-30 ms).
+ * One that failed is run again.
+ */
+const earlyRemovals = new Map<string, Promise<void>>();
+
+/** unguard, except that a link whose removal unguardEarly started waits for that one. */
+async function removeGuards(links: readonly Pick<HostLinkArgs, 'hostIf' | 'hub'>[]): Promise<void> {
+  const early = links.map((l) => earlyRemovals.get(l.hostIf));
+  for (const l of links) earlyRemovals.delete(l.hostIf);
+  await Promise.all([...links.map((l, i) => early[i]?.catch(() => unguard([l]))), unguard(links.filter((_, i) => !early[i]))]);
+}
+
+/** Every namespace of the instances the namespaces `names` belong to (a hub: the whole instance). */
+function namespacesOfInstances(names: readonly string[]): string[] {
+  const keys = new Set(names.map(instanceKeyOfNetns).filter((key) => key !== undefined));
+  if (!keys.size || !existsSync(NETNS_DIR)) return [];
+  return readdirSync(NETNS_DIR).filter((name) => keys.has(instanceKeyOfNetns(name) ?? ''));
+}
+
+/** `net:[INODE]` (as /proc/PID/ns/net reads) of each named namespace that exists. */
+function netnsIds(names: readonly string[]): Set<string> {
+  const ids = new Set<string>();
+  for (const name of names) {
+    try {
+      ids.add(`net:[${statSync(`${NETNS_DIR}/${name}`).ino}]`);
+    } catch {
+      // already gone
+    }
+  }
+  return ids;
 }
 
 /**
@@ -122,14 +175,8 @@ async function waitUntilGone(links: readonly string[]): Promise<void> {
 }
 
 async function killProcessesIn(names: readonly string[]): Promise<void> {
-  const ids = new Set<string>();
-  for (const name of names) {
-    try {
-      ids.add(`net:[${statSync(`${NETNS_DIR}/${name}`).ino}]`);
-    } catch {
-      // already gone
-    }
-  }
+  const ids = netnsIds(names);
+  if (!ids.size) return;
   const pids = [...pidsInNetns(ids).values()].flat();
   for (const pid of pids) {
     try {
@@ -173,6 +220,8 @@ function takeNoOrders(hostIf: string): void {
  * One nftables table per link, named after it, removed with it.
  */
 async function guardHost(hostIfs: readonly string[], exceptions: readonly string[] = []): Promise<void> {
+  // A guard made again is removed again by the next unguard, whatever was removed early before.
+  for (const name of hostIfs) earlyRemovals.delete(name);
   const tables = hostIfs.map((name, i) => [
     `table inet ${name} {`,
     `  chain input { type filter hook input priority 0; policy accept; iifname "${name}" icmp type redirect drop; iifname "${name}" icmpv6 type { nd-router-advert, nd-redirect } drop; ${exceptions[i] ?? ''}iifname "${name}" ct state new drop; }`,

@@ -22,6 +22,8 @@ export interface NetDriver {
   guardHosts(links: readonly HostLinkArgs[]): Promise<void>;
   /** A guard already gone is success. */
   unguardHosts(links: readonly HostLinkArgs[]): Promise<void>;
+  /** Starts removing a link's guard before its teardown does; the next unguardHosts of the link waits for this one. */
+  unguardEarly(link: Pick<HostLinkArgs, 'hostIf' | 'hub'>): Promise<void>;
 }
 
 /** What the journal keeps of a started service, enough to stop it from another process. */

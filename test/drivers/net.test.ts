@@ -170,4 +170,35 @@ test('a separate guard: made before its link exists, kept by the link\'s create 
   }
 });
 
+test('a guard goes only after what entered its instance\'s namespaces from outside is killed, early or not; made again, it is removed again', async () => {
+  const n = names('nu');
+  const link: HostLinkArgs = { hub: n.hub, bridge: 'br0', hubIf: 'host0', hostIf: n.hostIf, cidr: '10.213.250.1/24', separateGuard: true };
+  const intruders: ReturnType<typeof spawn>[] = [];
+  const intrude = async (netns: string) => {
+    const child = spawn('ip', ['netns', 'exec', netns, 'sleep', '60'], { stdio: 'ignore' });
+    intruders.push(child);
+    assert.ok(await waitFor(() => pidsInNetns(netns).length > 0, 5000), `a process in ${netns}`);
+    // Wrapped: an async function returning the promise itself would wait for it.
+    const exit = new Promise<string | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+    return { signal: Promise.race([exit, new Promise<string>((resolve) => setTimeout(() => resolve('alive 5 s later'), 5000).unref())]) };
+  };
+  try {
+    await net.createNetns([n.hub, n.ns('app')]);
+    await net.guardHosts([link]);
+    const first = await intrude(n.ns('app'));
+    await net.unguardEarly(link);
+    assert.is(await first.signal, 'SIGKILL', 'the intruder was killed');
+    assert.not.ok(nftTables().includes(n.hostIf), 'unguardEarly removed the guard');
+    await net.unguardHosts([link]);
+    await net.guardHosts([link]);
+    const second = await intrude(n.hub);
+    await net.unguardHosts([link]);
+    assert.is(await second.signal, 'SIGKILL', 'the intruder in the hub was killed');
+    assert.not.ok(nftTables().includes(n.hostIf), 'the guard made again after an early removal is removed again');
+  } finally {
+    for (const child of intruders) child.kill('SIGKILL');
+    cleanup(n);
+  }
+});
+
 test.run();

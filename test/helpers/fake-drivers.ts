@@ -110,6 +110,9 @@ export function createFakeDrivers(): FakeDrivers {
       async unguardHosts(links) {
         await tryEach(links, async (l) => call('hostguard.delete', l.hostIf));
       },
+      async unguardEarly(link) {
+        await call('hostguard.delete', link.hostIf);
+      },
     },
     processes: {
       // Like the launcher: one call for the batch; a failure names its item and keeps the others' records.

@@ -4,8 +4,10 @@
 // owner's SIGTERM, is made before the engine of down loads) nor by the owner's own down. Removing
 // the guard before the services are gone (to hide its slow nftables delete behind their exit)
 // fails here. A control proves such a service reaches the host when its guard is gone, and each
-// run proves the service kept trying while it stopped.
-import { execFileSync } from 'node:child_process';
+// run proves the service kept trying while it stopped. The same holds for a process put into an
+// instance's namespace from outside its services (`ip netns exec`), which no init takes down: it is
+// killed before the guard goes, also when `down` removes the guard early (while its engine loads).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { reachHost } from './fixtures/reach-host.env.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
+import { waitFor } from '../helpers/process.ts';
 import { forceCleanup, hostLinkOf, leftovers, nftTables, ROOT, runArgv } from '../fixtures/support.ts';
 
 const RECIPE = join(ROOT, 'test', 'security', 'fixtures', 'reach-host.env.ts');
@@ -28,6 +31,17 @@ async function countingServer(): Promise<{ server: Server; port: number; count()
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '0.0.0.0', resolve));
   return { server, port: (server.address() as { port: number }).port, count: () => connections };
+}
+
+const FIXTURE = join(ROOT, 'test', 'security', 'fixtures', 'reach-host-on-term.mjs');
+
+/** A process that tries to reach the host from the instance's `app` namespace until killed, entered from outside. */
+async function intrude(instance: string, hostPort: number, report: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+  writeFileSync(report, '', { mode: 0o600 });
+  const child = spawn('ip', ['netns', 'exec', `wr.${ENV}.${instance}.app`, process.execPath, FIXTURE, 'intrude', String(hostPort), report], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  assert.ok(await waitFor(() => lines(report, 'tried') >= 5, 5000), 'the intruder is trying');
+  return { child, exited };
 }
 
 const lines = (report: string, word: string) => readFileSync(report, 'utf8').split('\n').filter((l) => l === word).length;
@@ -66,8 +80,11 @@ test('control: with its guard removed by hand, the stopping service reaches the 
       // SIGTERM to the service alone: its init stays, so the link stays up and unguarded.
       const [pid] = execFileSync('ip', ['netns', 'pids', `wr.${ENV}.${instance}.app`], { encoding: 'utf8' }).split('\n').map(Number).filter((p) => p > 0).sort((a, b) => b - a);
       process.kill(pid!, 'SIGTERM');
+      const intruder = await intrude(instance, host.port, `${report}.intruder`);
       await new Promise((resolve) => setTimeout(resolve, 600));
+      intruder.child.kill('SIGKILL');
       assert.ok(lines(report, 'reached') > 0, `the service reached the host (${lines(report, 'tried')} tries)`);
+      assert.ok(lines(`${report}.intruder`, 'reached') > 0, `the intruder reached the host (${lines(`${report}.intruder`, 'tried')} tries)`);
       assert.ok(host.count() > 0, 'the host server was connected to');
     } finally {
       await dev.down();
@@ -86,6 +103,27 @@ test('warren down of a detached instance: not one connection from the stopping s
     assert.ok(lines(report, 'tried') >= 10, `the service kept trying while it stopped (${lines(report, 'tried')} tries)`);
     assert.is(lines(report, 'reached'), 0, 'no connection was made');
     assert.is(host.count(), 0, 'the host server was never connected to');
+  });
+});
+
+test('warren down of a detached instance with a process put into its namespace from outside: killed before the guard goes', async () => {
+  await withInstance('cuti', async ({ instance, stateDir, report, host }) => {
+    const env = { ...process.env, CUT_HOST_PORT: String(host.port), CUT_REPORT: report, NODE_OPTIONS: '' };
+    const bin = join(ROOT, 'sdk', 'cli', 'bin.js');
+    const up = await runArgv([process.execPath, bin, 'up', RECIPE, '-d', '-q', '-i', instance, '--state-dir', stateDir], { env, cwd: ROOT });
+    assert.is(up.code, 0, up.stderr);
+    const intrusion = `${report}.intruder`;
+    const intruder = await intrude(instance, host.port, intrusion);
+    try {
+      const down = await runArgv([process.execPath, bin, 'down', RECIPE, '-i', instance, '--state-dir', stateDir], { env, cwd: ROOT });
+      assert.is(down.code, 0, down.stderr);
+      await intruder.exited;
+      assert.is(intruder.child.signalCode, 'SIGKILL', 'down killed the intruder');
+      assert.is(lines(intrusion, 'reached'), 0, `no connection was made (${lines(intrusion, 'tried')} tries)`);
+      assert.is(host.count(), 0, 'the host server was never connected to');
+    } finally {
+      intruder.child.kill('SIGKILL');
+    }
   });
 });
 
