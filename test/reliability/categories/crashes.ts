@@ -1,6 +1,7 @@
 // 2. kill -9 of the owner at random moments (up, steady, down x foreground, embedded): services die
 // within a second (kernel-enforced), then the next `gc` (CLI or API) or `up` removes the rest.
-// Also: a journal with a torn last line, and kill -9 of gc itself.
+// Also: a journal with a torn last line, kill -9 of gc itself, and kill -9 of `warren down` of a
+// detached instance (before its SIGTERM, while the host guard goes early, mid-teardown).
 import { appendFileSync, readFileSync, rmSync, truncateSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +24,7 @@ const DEATH_BOUND_MS = 1000;
 export async function crashes(config: Config): Promise<Row[]> {
   const cat = new Category('crashes: kill -9 owner', config);
   const gcCat = new Category('crashes: torn journal, kill -9 gc', config);
+  const downCat = new Category('crashes: kill -9 of warren down', config);
   const started = Date.now();
   process.env.WARREN_SUBNET_POOL = SUBNET_POOL;
   const stateDir = tempDir('crash');
@@ -47,12 +49,18 @@ export async function crashes(config: Config): Promise<Row[]> {
       for (const mode of config.quick ? (['embedded'] as OwnerMode[]) : (['embedded', 'foreground'] as OwnerMode[])) await tornJournalTrial(gcCat, stateDir, mode, torn);
     }
     for (let i = 0; i < (config.quick ? 1 : 5); i++) await gcKillTrial(gcCat, stateDir, i);
+    gcCat.row.ms = Date.now() - gcStarted;
+
+    const downStarted = Date.now();
+    const landings = new Map<string, number>();
+    for (let i = 0; i < (config.quick ? 2 : 12); i++) await downKillTrial(downCat, stateDir, landings, i);
+    downCat.note(`where the kill -9 landed: ${[...landings].map(([where, n]) => `${where} ${n}`).join(', ')}`);
+    downCat.row.ms = Date.now() - downStarted;
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
     cat.row.ms = gcStarted ? gcStarted - started : Date.now() - started;
-    gcCat.row.ms = gcStarted ? Date.now() - gcStarted : 0;
   }
-  return [cat.row, gcCat.row];
+  return [cat.row, gcCat.row, downCat.row];
 }
 
 /** Kills `owner` with SIGKILL and measures how long until every service process of the scope is dead. */
@@ -234,4 +242,38 @@ async function gcKilledAfter(delay: number, instances: readonly string[], stateD
   } finally {
     for (const o of owners) o.child.kill('SIGKILL');
   }
+}
+
+/**
+ * `warren down` of a detached checkout killed -9 at a random moment of its ~150 ms (every other
+ * trial: just after the owner has ended, while the host guard's early removal runs, its nft then
+ * left to finish alone): before its SIGTERM, after it, mid-teardown, or after it finished. Another `warren down` and a `warren gc` then
+ * leave nothing behind.
+ */
+async function downKillTrial(cat: Category, stateDir: string, landings: Map<string, number>, i: number): Promise<void> {
+  const scope = newScope(stateDir);
+  const instance = instanceName('d');
+  scope.instances.push({ env: 'checkout', instance });
+  const afterOwner = i % 2 === 1;
+  const delay = below(random, afterOwner ? 12 : 220);
+  const recipe = 'recipes/checkout.env.ts';
+  await cat.trial(`kill -9 of warren down of a detached instance (${delay} ms ${afterOwner ? 'after its owner ended' : 'in'}), then down and gc`, scope, async (check) => {
+    const up = await runArgv(cliArgv('up', recipe, '-d', '-q', '-i', instance, '--state-dir', stateDir));
+    check(up.code === 0, `up -d exited ${up.code}: ${up.stderr}`);
+    if (up.code !== 0) return;
+    const ownerPid = (JSON.parse(readFileSync(join(stateDir, 'instances', `checkout.${instance}`, 'owner.json'), 'utf8')) as { pid: number }).pid;
+    scope.pids.push(ownerPid);
+    const down = spawnArgv(cliArgv('down', recipe, '-i', instance, '--state-dir', stateDir));
+    if (afterOwner) check(await waitFor(() => !alive(ownerPid), 10_000, 1), 'the owner never ended');
+    await sleep(delay);
+    down.child.kill('SIGKILL');
+    const exit = await down.exited(10_000);
+    const folders = instanceFolders(stateDir, `checkout.${instance}`);
+    const where = exit.signal !== 'SIGKILL' ? 'after it finished' : folders.some((f) => f.includes('/reaping/')) ? 'mid-teardown' : `before its teardown${afterOwner ? ' (owner ended)' : ''}`;
+    landings.set(where, (landings.get(where) ?? 0) + 1);
+    for (const args of [['down', recipe, '-i', instance], ['gc']]) {
+      const r = await runArgv(cliArgv(...args, '--state-dir', stateDir));
+      check(r.code === 0, `warren ${args[0]} after the kill exited ${r.code}: ${r.stderr}`);
+    }
+  });
 }
