@@ -92,14 +92,18 @@ test('control: with its guard removed by hand, the stopping service reaches the 
   });
 });
 
+/** `warren ARGS --state-dir DIR` from the bin, with the recipe's host port and report in its environment. */
+async function warren(args: readonly string[], { stateDir, report, host }: { stateDir: string; report: string; host: { port: number } }): Promise<void> {
+  const env = { ...process.env, CUT_HOST_PORT: String(host.port), CUT_REPORT: report, NODE_OPTIONS: '' };
+  const run = await runArgv([process.execPath, join(ROOT, 'sdk', 'cli', 'bin.js'), ...args, '--state-dir', stateDir], { env, cwd: ROOT });
+  assert.is(run.code, 0, `warren ${args[0]}: ${run.stderr}`);
+}
+
 test('warren down of a detached instance: not one connection from the stopping service reaches the host', async () => {
-  await withInstance('cutd', async ({ instance, stateDir, report, host }) => {
-    const env = { ...process.env, CUT_HOST_PORT: String(host.port), CUT_REPORT: report, NODE_OPTIONS: '' };
-    const bin = join(ROOT, 'sdk', 'cli', 'bin.js');
-    const up = await runArgv([process.execPath, bin, 'up', RECIPE, '-d', '-q', '-i', instance, '--state-dir', stateDir], { env, cwd: ROOT });
-    assert.is(up.code, 0, up.stderr);
-    const down = await runArgv([process.execPath, bin, 'down', RECIPE, '-i', instance, '--state-dir', stateDir], { env, cwd: ROOT });
-    assert.is(down.code, 0, down.stderr);
+  await withInstance('cutd', async (ctx) => {
+    const { instance, report, host } = ctx;
+    await warren(['up', RECIPE, '-d', '-q', '-i', instance], ctx);
+    await warren(['down', RECIPE, '-i', instance], ctx);
     assert.ok(lines(report, 'tried') >= 10, `the service kept trying while it stopped (${lines(report, 'tried')} tries)`);
     assert.is(lines(report, 'reached'), 0, 'no connection was made');
     assert.is(host.count(), 0, 'the host server was never connected to');
@@ -107,16 +111,13 @@ test('warren down of a detached instance: not one connection from the stopping s
 });
 
 test('warren down of a detached instance with a process put into its namespace from outside: killed before the guard goes', async () => {
-  await withInstance('cuti', async ({ instance, stateDir, report, host }) => {
-    const env = { ...process.env, CUT_HOST_PORT: String(host.port), CUT_REPORT: report, NODE_OPTIONS: '' };
-    const bin = join(ROOT, 'sdk', 'cli', 'bin.js');
-    const up = await runArgv([process.execPath, bin, 'up', RECIPE, '-d', '-q', '-i', instance, '--state-dir', stateDir], { env, cwd: ROOT });
-    assert.is(up.code, 0, up.stderr);
+  await withInstance('cuti', async (ctx) => {
+    const { instance, report, host } = ctx;
+    await warren(['up', RECIPE, '-d', '-q', '-i', instance], ctx);
     const intrusion = `${report}.intruder`;
     const intruder = await intrude(instance, host.port, intrusion);
     try {
-      const down = await runArgv([process.execPath, bin, 'down', RECIPE, '-i', instance, '--state-dir', stateDir], { env, cwd: ROOT });
-      assert.is(down.code, 0, down.stderr);
+      await warren(['down', RECIPE, '-i', instance], ctx);
       await intruder.exited;
       assert.is(intruder.child.signalCode, 'SIGKILL', 'down killed the intruder');
       assert.is(lines(intrusion, 'reached'), 0, `no connection was made (${lines(intrusion, 'tried')} tries)`);
