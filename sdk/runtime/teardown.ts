@@ -96,20 +96,16 @@ function shortChainFirst(handlers: Handlers): Handlers {
 
 /** A handler whose calls made before the next turn share one apply; each caller gets its items' outcomes. */
 function togetherNextTurn<K extends StepKind>(handler: Handler<K>): Handler<K> {
-  let gathering: HandlerItem<K>[] | undefined;
-  let applied: Promise<readonly Outcome[]> = Promise.resolve([]);
+  let gathering: { items: HandlerItem<K>[]; applied: Promise<readonly Outcome[]> } | undefined;
   return {
     batch: handler.batch,
     apply(items) {
       if (!gathering) {
-        const batch: HandlerItem<K>[] = (gathering = []);
-        applied = nextTurn().then(() => {
-          gathering = undefined;
-          return handler.apply(batch);
-        });
+        const batch: HandlerItem<K>[] = [];
+        gathering = { items: batch, applied: nextTurn().then(() => ((gathering = undefined), handler.apply(batch))) };
       }
-      const from = gathering.length;
-      gathering.push(...items);
+      const { items: batch, applied } = gathering;
+      const from = batch.push(...items) - items.length;
       return applied.then((outcomes) => outcomes.slice(from, from + items.length));
     },
   };
