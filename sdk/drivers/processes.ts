@@ -3,8 +3,7 @@ import { dirname } from 'node:path';
 import { SetupError } from '../errors.ts';
 import type { ServiceArgs } from '../plan/types.ts';
 import { BatchError, notApplied } from './batch-error.ts';
-import { LaunchSession } from './launch-session.ts';
-import { launcherPath } from './launcher.ts';
+import type { LaunchSession } from './launch-session.ts';
 import { waitUntil } from './poll.ts';
 import { allPids, isLive, isRunning, readStat } from './procfs.ts';
 import type { ProcessDriver, ServiceExit, ServiceRecord, ServiceStart } from './types.ts';
@@ -37,9 +36,12 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
   };
 
   async function sessionFor(eventsFile: string, requests: readonly ServiceStart[] = []): Promise<LaunchSession> {
-    const launcher = await launcherPath().catch((error: Error) => {
-      throw notApplied(error);
-    });
+    const [launcher, { LaunchSession }] = await Promise.all([
+      launcherPath().catch((error: Error) => {
+        throw notApplied(error);
+      }),
+      import('./launch-session.ts'),
+    ]);
     let session = sessions.get(eventsFile);
     if (!session) sessions.set(eventsFile, (session = new LaunchSession(launcher, launcherEnv(requests), events)));
     return session;
@@ -48,7 +50,7 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
   return {
     async prepare() {
       checkHostsTarget(hostsTarget);
-      await launcherPath();
+      await Promise.all([launcherPath(), import('./launch-session.ts')]);
     },
 
     async start(requests) {
@@ -120,6 +122,11 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
 interface ExitTracker {
   readonly exits: Map<number, ServiceExit>;
   readonly exited: Map<number, Promise<void>>;
+}
+
+/** Loaded by the first start: stopping services (`down`, from any process) needs neither. */
+async function launcherPath(): Promise<string> {
+  return (await import('./launcher.ts')).launcherPath();
 }
 
 function isRecord(outcome: unknown): outcome is ServiceRecord {

@@ -1,10 +1,11 @@
 // `down` of instances that may have been brought up by another process.
 import type { WarrenEvent } from '../../dsl/events.ts';
 import type { Drivers } from '../drivers/types.ts';
-import { InstanceError } from '../errors.ts';
+import { InstanceError, RollbackError } from '../errors.ts';
 import { checkStateDir, instanceDir, listInstances, ownerAlive, readOwner, resolveStateDir } from '../runtime/state.ts';
 import { collectGarbage } from './gc.ts';
-import { openInstance } from './open.ts';
+import { readRunning, type RunningInstance } from './running.ts';
+import { takeDown } from '../runtime/take-down.ts';
 import { removeVolumes } from '../runtime/volumes.ts';
 import { createLinuxDrivers } from '../drivers/linux.ts';
 
@@ -18,9 +19,9 @@ export interface DownOptions {
 
 /** Brings one instance down; false when it was not up. */
 export async function downInstance(env: string, instance: string, options: DownOptions = {}): Promise<boolean> {
-  let handle;
+  let running: RunningInstance;
   try {
-    handle = openInstance(env, instance, options);
+    running = readRunning(env, instance, options);
   } catch (error) {
     // Claimed but not planned yet: an `up` is under way; its owner rolls it back when asked to stop.
     if (error instanceof InstanceError && error.code === 'INSTANCE_NOT_FOUND' && (await stopStartingUp(env, instance, options))) return true;
@@ -31,7 +32,11 @@ export async function downInstance(env: string, instance: string, options: DownO
     }
     throw error;
   }
-  await handle.down(options.volumes ? { volumes: true } : {});
+  // What the handle's down does, without loading the handle (and what it drives) into a CLI's down.
+  const drivers = options.drivers ?? createLinuxDrivers();
+  const errors = await takeDown({ ...running, drivers, emit: (event) => options.onEvent?.(event) });
+  if (errors.length) throw new RollbackError(errors);
+  if (options.volumes) await removeVolumes(running.stateDir, env, instance, drivers);
   return true;
 }
 

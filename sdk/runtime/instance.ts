@@ -11,8 +11,8 @@ import { removeVolumes } from './volumes.ts';
 import { ChangeWaiter } from './change-waiter.ts';
 import { readEvents, type EventLogWriter } from './event-log.ts';
 import type { Emit } from './events.ts';
-import { EVENTS_FILE, readOwner, takeOver } from './state.ts';
-import { gc, teardown, teardownWork } from './teardown.ts';
+import { EVENTS_FILE } from './state.ts';
+import { takeDown } from './take-down.ts';
 import { healNetwork, networkStatus, partitionNetwork, shapeLink, type NetworkStatus } from './network-control.ts';
 import type { LinkImpairment } from '../../dsl/units.ts';
 import { restartService } from './restart.ts';
@@ -34,9 +34,6 @@ export interface InstanceContext {
   /** The owner's supervisor (restart policies, restart on request); absent in other processes. */
   readonly supervisor?: Supervisor;
 }
-
-/** How long `down` waits for another process that owns the instance to finish tearing it down. */
-const OWNER_STOP_TIMEOUT_MS = 60_000;
 
 /** A running instance: addresses, exec, logs, status, events, and an idempotent `down`. */
 export class Instance<S extends string = string> implements RunningEnv<S> {
@@ -203,27 +200,8 @@ export class Instance<S extends string = string> implements RunningEnv<S> {
   }
 
   async #teardown(): Promise<void> {
-    const { stateDir, dir, drivers, emit, services, eventLog } = this.#ctx;
-    const owner = readOwner(dir);
-    const self = drivers.owners.self();
-    let errors: unknown[] = [];
-    emit({ kind: 'instance.down', env: this.name, instance: this.instance });
-    if (owner && owner.pid !== null && owner.pid !== self.pid && drivers.owners.isAlive({ pid: owner.pid, startTime: owner.startTime ?? undefined })) {
-      // Another process owns it: ask it to stop, as Ctrl-C would. The owner of a detached instance
-      // (the launcher) stops the services and exits, leaving the rest to us; a CLI or a script tears
-      // down by itself, and gc finishes whatever it could not.
-      const stopping = drivers.owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, OWNER_STOP_TIMEOUT_MS);
-      // Read while its services exit: the undo then starts the moment the owner is gone.
-      const work = owner.mode === 'detached' ? teardownWork(dir) : undefined;
-      await stopping;
-      const mine = owner.mode === 'detached' ? takeOver(stateDir, dir) : undefined;
-      errors = mine ? await teardown(mine, { drivers, emit, services }, work) : (await gc(stateDir, { drivers, emit })).errors;
-    } else {
-      const mine = takeOver(stateDir, dir);
-      // Not moved: someone else is already tearing it down.
-      if (mine) errors = await teardown(mine, { drivers, emit, services });
-    }
-    eventLog?.close();
+    const errors = await takeDown(this.#ctx);
+    this.#ctx.eventLog?.close();
     this.#ctx.onDown?.();
     if (errors.length) throw new RollbackError(errors);
   }

@@ -1,14 +1,12 @@
-// On-demand modules, part 1 of 3: what works on running instances (down, status, logs, exec,
-// events, restart, shape, gc...). `warren down` loads this part and the chunks it shares, not the
-// recipe checks, the planner or up's engine.
+// On-demand modules, part 1: what works on running instances (status, logs, exec, events, restart,
+// shape...). `warren down` has a part of its own (down.ts), lighter still.
 //
 // build.js resolves every dynamic import of a module listed in one of sdk/cli/on-demand/*.ts to
 // that file. ESM costs ~0.4 ms a module to load, and esbuild cuts a chunk for every set of entries
-// that reaches a module, so thirty lazy entries made thirty small chunks; three make a few more.
+// that reaches a module, so thirty lazy entries made thirty small chunks; a few parts make a few more.
 // Under tsx (the sources) each is still imported on its own, as written. The heavy rare parts
 // (web view, exporter, converter) stay apart: build.js has them import every part, so they split
 // none of the chunks the commands load.
-export * from '../down-command.ts';
 export * from '../status-command.ts';
 export * from '../instance-commands.ts';
 export * from '../ls.ts';
@@ -17,7 +15,5 @@ export * from '../restart-command.ts';
 export * from '../network-commands.ts';
 export * from '../volumes-command.ts';
 export * from '../ui-command.ts';
-export * from '../../ops/down.ts';
 export * from '../../ops/status.ts';
-export * from '../../ops/gc.ts';
 export * from '../../ops/restart.ts';

@@ -1,4 +1,4 @@
-// On-demand modules, part 2 of 3: what reads a recipe without bringing it up (load, validate,
+// On-demand modules, part 2: what reads a recipe without bringing it up (load, validate,
 // plan, bundle, export, convert), and the machine checks. See instances.ts for why these parts exist.
 export * from '../plan-command.ts';
 export * from '../bundle.ts';
