@@ -2,8 +2,9 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { instanceKeyOfNetns, NETNS_PREFIX } from '../plan/names.ts';
 import type { HostLinkArgs } from '../plan/types.ts';
 import type { NetDriver } from './types.ts';
-import { CommandError, SetupError } from '../errors.ts';
+import { SetupError } from '../errors.ts';
 import { run } from './command.ts';
+import { nft, nftDelete } from './nft.ts';
 import { BatchError, settleEach } from './batch-error.ts';
 import { groupBy, ipBatch, reindex } from './ip.ts';
 import { configureNamespaces } from './netns-config.ts';
@@ -38,6 +39,9 @@ export function createNetDriver(): NetDriver {
     },
 
     async deleteNetns(names) {
+      // Those that dismantleEarly is deleting: waited for. What it failed to delete, or what was made
+      // again since, is still present and deleted here.
+      await Promise.all(names.map((name) => takeEarly(name)?.catch(() => undefined)));
       const present = names.filter((name) => existsSync(`${NETNS_DIR}/${name}`));
       if (present.length === 0) return;
       // A namespace with a process left in it survives `netns del` unnamed, so empty it first.
@@ -81,8 +85,10 @@ export function createNetDriver(): NetDriver {
 
     async deleteHostLinks(links) {
       // The link itself goes with its hub namespace (a veth dies with either end); only a link whose
-      // hub is already gone (an orphan) is deleted here.
-      const orphans = links.filter((l) => !l.hub || !existsSync(`${NETNS_DIR}/${l.hub}`));
+      // hub is already gone (an orphan) is deleted here. A hub that dismantleEarly deleted a moment
+      // ago takes its link along as it did before: an `ip link del` would wait (rtnl) for the
+      // kernel's dismantling of the namespaces, ~30 ms.
+      const orphans = links.filter((l) => !l.hub || (!earlyRemovals.has(l.hub) && !existsSync(`${NETNS_DIR}/${l.hub}`)));
       await Promise.all([removeGuards(links.filter((l) => !l.separateGuard)), ipBatch(orphans.map((l) => `link del ${l.hostIf}`), { tolerate: GONE })]);
     },
 
@@ -96,11 +102,15 @@ export function createNetDriver(): NetDriver {
       await removeGuards(links);
     },
 
-    unguardEarly(link) {
+    dismantleEarly(link) {
       assertHostLink(link.hostIf);
-      const removal = unguard([link]);
-      earlyRemovals.set(link.hostIf, removal);
-      return removal;
+      const namespaces = namespacesOfInstances([link.hub]);
+      const emptied = killProcessesIn(namespaces);
+      const guard = emptied.then(() => unguardHost([link.hostIf]));
+      const deleted = emptied.then(() => ipBatch(namespaces.map((name) => `netns del ${name}`), { tolerate: GONE }));
+      earlyRemovals.set(link.hostIf, guard);
+      for (const name of namespaces) earlyRemovals.set(name, deleted);
+      return Promise.all([guard, deleted]).then(() => undefined);
     },
   };
 }
@@ -117,17 +127,22 @@ async function unguard(links: readonly Pick<HostLinkArgs, 'hostIf' | 'hub'>[]): 
 }
 
 /**
- * Guard removals started by unguardEarly (`down`, while its engine loads), each taken by the next
- * unguardHosts of its link in this process (the teardown's own step), which then waits for it
- * instead of running nft again: every nftables delete waits out a kernel grace period (15-30 ms).
- * One that failed is run again.
+ * Guard removals and namespace deletions started by dismantleEarly (`down`, while its engine
+ * loads), by host link or namespace name, each taken by the next unguardHosts or deleteNetns of it
+ * in this process (the teardown's own steps), which then waits for it instead of running nft or ip
+ * again. One that failed is run again.
  */
-const earlyRemovals = new Map<string, Promise<void>>();
+const earlyRemovals = new Map<string, Promise<unknown>>();
 
-/** unguard, except that a link whose removal unguardEarly started waits for that one. */
+function takeEarly(name: string): Promise<unknown> | undefined {
+  const removal = earlyRemovals.get(name);
+  earlyRemovals.delete(name);
+  return removal;
+}
+
+/** unguard, except that a link whose removal dismantleEarly started waits for that one. */
 async function removeGuards(links: readonly Pick<HostLinkArgs, 'hostIf' | 'hub'>[]): Promise<void> {
-  const early = links.map((l) => earlyRemovals.get(l.hostIf));
-  for (const l of links) earlyRemovals.delete(l.hostIf);
+  const early = links.map((l) => takeEarly(l.hostIf));
   await Promise.all([...links.map((l, i) => early[i]?.catch(() => unguard([l]))), unguard(links.filter((_, i) => !early[i]))]);
 }
 
@@ -234,23 +249,8 @@ async function guardHost(hostIfs: readonly string[], exceptions: readonly string
 /** Idempotent in one atomic nft run: `add table` is a no-op for a table that exists. */
 async function unguardHost(hostIfs: readonly string[]): Promise<void> {
   if (!hostIfs.length) return;
-  await nft(hostIfs.map((name) => `add table inet ${name}\ndelete table inet ${name}`).join('\n')).catch((error: unknown) => {
+  await nftDelete(hostIfs.map((name) => `add table inet ${name}\ndelete table inet ${name}`).join('\n')).catch((error: unknown) => {
     // Without nft there is no table to delete: the undo of a guard that was never made succeeds.
     if (!(error instanceof SetupError)) throw error;
   });
-}
-
-function nft(script: string) {
-  return nftRun(['nft', '-f', '-'], `${script}\n`);
-}
-
-async function nftRun(argv: string[], input?: string) {
-  try {
-    return await run(argv, input);
-  } catch (error) {
-    if (error instanceof CommandError && error.exitCode === undefined && /ENOENT/.test(error.stderr)) {
-      throw new SetupError('nft (nftables) is not installed: warren needs it to keep instances from reaching the host; run `npm run setup`');
-    }
-    throw error;
-  }
 }

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { isHostInterface } from '../plan/names.ts';
 import type { HostAccessRule, HostLinkArgs, HostNatArgs } from '../plan/types.ts';
 import type { HostListener, PortDriver } from './types.ts';
-import { run } from './command.ts';
+import { nft, nftDelete } from './nft.ts';
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const LISTEN = '0A';
@@ -32,7 +32,7 @@ export function createPortDriver(): PortDriver {
 
     async unpublish(nats) {
       for (const nat of nats) checkNat(nat);
-      if (nats.length) await nft(nats.map((n) => `add table ip ${n.hostIf}\ndelete table ip ${n.hostIf}\n`).join(''));
+      if (nats.length) await nftDelete(nats.map((n) => `add table ip ${n.hostIf}\ndelete table ip ${n.hostIf}`).join('\n'));
     },
   };
 }
@@ -87,9 +87,6 @@ function checkNat(nat: HostNatArgs): void {
   nat.hostAccess.forEach(checkRule);
 }
 
-function nft(script: string) {
-  return run(['nft', '-f', '-'], script);
-}
 
 interface RawListener extends HostListener {
   readonly inode: string;

@@ -22,8 +22,12 @@ export interface NetDriver {
   guardHosts(links: readonly HostLinkArgs[]): Promise<void>;
   /** A guard already gone is success. */
   unguardHosts(links: readonly HostLinkArgs[]): Promise<void>;
-  /** Starts removing a link's guard before its teardown does; the next unguardHosts of the link waits for this one. */
-  unguardEarly(link: Pick<HostLinkArgs, 'hostIf' | 'hub'>): Promise<void>;
+  /**
+   * Once an instance's services are gone (`down` of a detached instance): deletes its namespaces and
+   * removes its host guard before its teardown does, killing first what entered them from outside.
+   * The next deleteNetns and unguardHosts of those wait for this instead of running again.
+   */
+  dismantleEarly(link: Pick<HostLinkArgs, 'hostIf' | 'hub'>): Promise<void>;
 }
 
 /** What the journal keeps of a started service, enough to stop it from another process. */

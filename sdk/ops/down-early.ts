@@ -20,8 +20,8 @@ export function envOfRunning(recipe: string, instance: string, options: { stateD
 
 /**
  * Starts bringing a detached instance down: SIGTERM to its owner (the launcher, which stops the
- * services gracefully, as every down does), and the host guard's removal once the owner is gone
- * (see down-guard.ts). Returns at once; does nothing for an instance that is not detached (its owner
+ * services gracefully, as every down does), and the deletion of its namespaces and host guard once
+ * the owner is gone (see down-guard.ts). Returns at once; does nothing for an instance that is not detached (its owner
  * tears down by itself) or not up. downInstance must follow: it sends the same SIGTERM again, waits
  * for the owner to end and removes everything else.
  */
@@ -32,12 +32,12 @@ export function startDown(env: string, instance: string, options: { stateDir?: s
   const owner = readOwner(dir);
   const owners = createOwnerDriver();
   if (!owner || owner.mode !== 'detached' || owner.pid === null || owner.env !== env || owner.instance !== instance || !ownerAlive(owner, owners)) return;
-  // downInstance waits for the owner too; this wait only starts the guard's removal when it ends.
+  // downInstance waits for the owner too; this wait only starts the early deletions when it ends.
   const stopped = owners.stop({ pid: owner.pid, startTime: owner.startTime ?? undefined }, OWNER_WAIT_MS);
   const guard = import('./down-guard.ts');
   void Promise.all([stopped, guard])
-    .then(([gone, { unguardStopped }]) => (gone ? unguardStopped(env, instance, dir) : undefined))
-    // Whatever failed here, the teardown's own undo of the guard does again.
+    .then(([gone, { dismantleStopped }]) => (gone ? dismantleStopped(env, instance, dir) : undefined))
+    // Whatever failed here, the teardown's own undo does again.
     .catch(() => undefined);
 }
 

@@ -186,10 +186,11 @@ test('a guard goes only after what entered its instance\'s namespaces from outsi
     await net.createNetns([n.hub, n.ns('app')]);
     await net.guardHosts([link]);
     const first = await intrude(n.ns('app'));
-    await net.unguardEarly(link);
+    await net.dismantleEarly(link);
     assert.is(await first.signal, 'SIGKILL', 'the intruder was killed');
-    assert.not.ok(nftTables().includes(n.hostIf), 'unguardEarly removed the guard');
+    assert.not.ok(nftTables().includes(n.hostIf), 'dismantleEarly removed the guard');
     await net.unguardHosts([link]);
+    await net.createNetns([n.hub]);
     await net.guardHosts([link]);
     const second = await intrude(n.hub);
     await net.unguardHosts([link]);
@@ -198,6 +199,32 @@ test('a guard goes only after what entered its instance\'s namespaces from outsi
   } finally {
     for (const child of intruders) child.kill('SIGKILL');
     cleanup(n);
+  }
+});
+
+test('dismantleEarly deletes every namespace of its instance and no other; one made again afterwards is deleted again', async () => {
+  const n = names('nd');
+  const other = names('no');
+  const link: HostLinkArgs = { hub: n.hub, bridge: 'br0', hubIf: 'host0', hostIf: n.hostIf, cidr: '10.213.251.1/24', separateGuard: true };
+  try {
+    await net.createNetns([n.hub, n.ns('app'), n.ns('db'), other.hub]);
+    await net.guardHosts([link]);
+    await net.dismantleEarly(link);
+    assert.equal(listNetns().filter((name) => name.includes(n.instance)), [], 'its namespaces are gone');
+    assert.ok(listNetns().includes(other.hub), "another instance's namespace is left alone");
+    assert.not.ok(nftTables().includes(n.hostIf), 'its guard is gone');
+    // The teardown's own steps, after the early ones: nothing left to do, and no error.
+    await net.deleteNetns([n.hub, n.ns('app'), n.ns('db')]);
+    await net.unguardHosts([link]);
+    // Made again after an early deletion the teardown never took: its deletion must not count for the new one.
+    await net.createNetns([n.hub]);
+    await net.dismantleEarly(link);
+    await net.createNetns([n.hub]);
+    await net.deleteNetns([n.hub]);
+    assert.not.ok(listNetns().includes(n.hub), 'the namespace made again is deleted again');
+  } finally {
+    cleanup(n);
+    cleanup(other);
   }
 });
 

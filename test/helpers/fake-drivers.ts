@@ -110,7 +110,7 @@ export function createFakeDrivers(): FakeDrivers {
       async unguardHosts(links) {
         await tryEach(links, async (l) => call('hostguard.delete', l.hostIf));
       },
-      async unguardEarly(link) {
+      async dismantleEarly(link) {
         await call('hostguard.delete', link.hostIf);
       },
     },
