@@ -42,8 +42,8 @@ export function isFresh() {
 }
 
 /**
- * Every dynamic import of a module that one of the parts in sdk/cli/on-demand/ (or
- * sdk/drivers/on-demand.ts) re-exports resolves to that part: a few chunks for what the CLI and the SDK load on first use, instead of a chunk per
+ * Every dynamic import of a module that one of the parts in sdk/cli/on-demand/ re-exports resolves
+ * to that part: a few chunks for what the CLI and the SDK load on first use, instead of a chunk per
  * lazy import. A command loads only its part and the chunks that part shares (`down` none of the
  * recipe checks, `plan` none of the engine). The other modules imported dynamically (the exporter,
  * the web view, the converter: rare and heavy) import every part, so they cut none of the chunks
@@ -52,8 +52,7 @@ export function isFresh() {
  */
 function onDemandParts() {
   const partsDir = join(root, 'sdk', 'cli', 'on-demand');
-  // The drivers' own part lives beside them: the CLI imports no driver.
-  const parts = [...readdirSync(partsDir).filter((name) => name.endsWith('.ts')).sort().map((name) => join(partsDir, name)), join(root, 'sdk', 'drivers', 'on-demand.ts')];
+  const parts = readdirSync(partsDir).filter((name) => name.endsWith('.ts')).sort().map((name) => join(partsDir, name));
   const partOf = new Map();
   for (const part of parts) {
     for (const m of readFileSync(part, 'utf8').matchAll(/^export \* from '([^']+)';$/gm)) {

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { SetupError } from '../errors.ts';
 import type { ServiceArgs } from '../plan/types.ts';
 import { BatchError, notApplied } from './batch-error.ts';
-import type { LaunchSession } from './launch-session.ts';
+import { LaunchSession } from './launch-session.ts';
+import { launcherPath } from './launcher.ts';
 import { waitUntil } from './poll.ts';
 import { allPids, isLive, isRunning, readStat } from './procfs.ts';
 import type { ProcessDriver, ServiceExit, ServiceRecord, ServiceStart } from './types.ts';
@@ -36,12 +37,9 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
   };
 
   async function sessionFor(eventsFile: string, requests: readonly ServiceStart[] = []): Promise<LaunchSession> {
-    const [launcher, { LaunchSession }] = await Promise.all([
-      launcherPath().catch((error: Error) => {
-        throw notApplied(error);
-      }),
-      import('./launch-session.ts'),
-    ]);
+    const launcher = await launcherPath().catch((error: Error) => {
+      throw notApplied(error);
+    });
     let session = sessions.get(eventsFile);
     if (!session) sessions.set(eventsFile, (session = new LaunchSession(launcher, launcherEnv(requests), events)));
     return session;
@@ -50,7 +48,7 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
   return {
     async prepare() {
       checkHostsTarget(hostsTarget);
-      await Promise.all([launcherPath(), import('./launch-session.ts')]);
+      await launcherPath();
     },
 
     async start(requests) {
@@ -122,11 +120,6 @@ export function createProcessDriver({ hostsTarget = '/etc/hosts' }: ProcessDrive
 interface ExitTracker {
   readonly exits: Map<number, ServiceExit>;
   readonly exited: Map<number, Promise<void>>;
-}
-
-/** Loaded by the first start: stopping services (`down`, from any process) needs neither. */
-async function launcherPath(): Promise<string> {
-  return (await import('./launcher.ts')).launcherPath();
 }
 
 function isRecord(outcome: unknown): outcome is ServiceRecord {
