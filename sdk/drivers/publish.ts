@@ -87,7 +87,6 @@ function checkNat(nat: HostNatArgs): void {
   nat.hostAccess.forEach(checkRule);
 }
 
-
 interface RawListener extends HostListener {
   readonly inode: string;
 }

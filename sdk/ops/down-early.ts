@@ -21,9 +21,9 @@ export function envOfRunning(recipe: string, instance: string, options: { stateD
 /**
  * Starts bringing a detached instance down: SIGTERM to its owner (the launcher, which stops the
  * services gracefully, as every down does), and the deletion of its namespaces and host guard once
- * the owner is gone (see down-guard.ts). Returns at once; does nothing for an instance that is not detached (its owner
- * tears down by itself) or not up. downInstance must follow: it sends the same SIGTERM again, waits
- * for the owner to end and removes everything else.
+ * the owner is gone (see down-guard.ts). Returns at once; does nothing for an instance that is not
+ * detached (its owner tears down by itself) or not up. downInstance must follow: it sends the same
+ * SIGTERM again, waits for the owner to end and removes everything else.
  */
 export function startDown(env: string, instance: string, options: { stateDir?: string } = {}): void {
   const stateDir = resolveStateDir(options.stateDir);

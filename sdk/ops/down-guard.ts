@@ -10,8 +10,8 @@ import { readOwner } from '../runtime/state.ts';
  * Called once the instance's detached owner is gone. A launcher ends only after its services'
  * inits, and an init only after every process of its PID namespace; what else runs in the
  * instance's namespaces entered them from outside, and the driver kills it before anything goes.
- * The teardown's own netns.delete and hostguard.delete wait for these; `dir` is the instance's folder,
- * which the teardown moves away before it starts.
+ * The teardown's own netns.delete and hostguard.delete wait for these; `dir` is the instance's
+ * folder, which the teardown moves away before it starts.
  */
 export async function dismantleStopped(env: string, instance: string, dir: string): Promise<void> {
   // Checked and started in one go: a teardown already under way does it all itself.
