@@ -46,7 +46,7 @@ export function createNetDriver(): NetDriver {
       if (present.length === 0) return;
       // A namespace with a process left in it survives `netns del` unnamed, so empty it first.
       await killProcessesIn(present);
-      await ipBatch(present.map((name) => `netns del ${name}`), { tolerate: GONE }).catch((error: unknown) => {
+      await deleteNamed(present).catch((error: unknown) => {
         throw reindex(error, (i) => names.indexOf(present[i]!), names.length);
       });
     },
@@ -107,7 +107,7 @@ export function createNetDriver(): NetDriver {
       const namespaces = namespacesOfInstances([link.hub]);
       const emptied = killProcessesIn(namespaces);
       const guard = emptied.then(() => unguardHost([link.hostIf]));
-      const deleted = emptied.then(() => ipBatch(namespaces.map((name) => `netns del ${name}`), { tolerate: GONE }));
+      const deleted = emptied.then(() => deleteNamed(namespaces));
       earlyRemovals.set(link.hostIf, guard);
       for (const name of namespaces) earlyRemovals.set(name, deleted);
       return Promise.all([guard, deleted]).then(() => undefined);
@@ -151,6 +151,11 @@ function namespacesOfInstances(names: readonly string[]): string[] {
   const keys = new Set(names.map(instanceKeyOfNetns).filter((key) => key !== undefined));
   if (!keys.size || !existsSync(NETNS_DIR)) return [];
   return readdirSync(NETNS_DIR).filter((name) => keys.has(instanceKeyOfNetns(name) ?? ''));
+}
+
+/** One `ip -batch` for the namespaces, emptied before; one already gone is success. */
+function deleteNamed(names: readonly string[]): Promise<void> {
+  return ipBatch(names.map((name) => `netns del ${name}`), { tolerate: GONE });
 }
 
 /** `net:[INODE]` (as /proc/PID/ns/net reads) of each named namespace that exists. */
