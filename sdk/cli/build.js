@@ -1,45 +1,13 @@
 // Bundles the SDK and CLI into sdk/dist (ESM, code-split, packages external) so the `warren`
-// command starts without a TypeScript loader. bin.js rebuilds it when a source is newer.
-import { lstatSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// command starts without a TypeScript loader. bin.cjs rebuilds it when a source is newer.
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distDir, eachSource, isFresh, root } from './fresh.cjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const distDir = join(root, 'sdk', 'dist');
-const stampFile = join(distDir, 'stamp.json');
+export { distDir, isFresh };
+
 const entries = ['sdk/index.ts', 'sdk/cli/main.ts'].map((e) => join(root, e));
-
-/** Calls `visit` with every .ts file of the SDK and the DSL (dist and node_modules aside). */
-function eachSource(visit) {
-  // Runs on every start of the CLI: names, lstat and `${dir}/${name}` take 2 ms where Dirents and
-  // path.join (cold, interpreted) took 6.
-  const walk = (dir) => {
-    for (const name of readdirSync(dir)) {
-      if (name === 'dist' || name.startsWith('dist.') || name === 'node_modules') continue;
-      const path = `${dir}/${name}`;
-      const stat = lstatSync(path);
-      if (stat.isDirectory()) walk(path);
-      else if (name.endsWith('.ts')) visit(path, stat);
-    }
-  };
-  walk(join(root, 'sdk'));
-  walk(join(root, 'dsl'));
-}
-
-/** The newest modification time of the SDK's and DSL's sources. */
-export function newestSource() {
-  let newest = 0;
-  eachSource((path, stat) => (newest = Math.max(newest, stat.isSymbolicLink() ? statSync(path).mtimeMs : stat.mtimeMs)));
-  return newest;
-}
-
-export function isFresh() {
-  try {
-    return statSync(stampFile).mtimeMs >= newestSource();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Every dynamic import of a module that one of the parts in sdk/cli/on-demand/ re-exports resolves
@@ -86,23 +54,38 @@ export async function build() {
   const fresh = `${distDir}.${process.pid}.tmp`;
   const old = `${distDir}.${process.pid}.old`;
   rmSync(fresh, { recursive: true, force: true });
-  await esbuild({
-    entryPoints: entries,
-    outdir: fresh,
-    outbase: root,
+  const common = {
     // The `// path` comments esbuild writes are relative to this, whichever folder started the build.
     absWorkingDir: root,
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node20',
     packages: 'external',
     // No maps: parsing them costs more start-up than the stack traces they would improve.
     sourcemap: false,
     logLevel: 'warning',
-    plugins: [onDemandParts()],
-  });
+  };
+  await Promise.all([
+    esbuild({
+      ...common,
+      entryPoints: entries,
+      outdir: fresh,
+      outbase: root,
+      splitting: true,
+      format: 'esm',
+      plugins: [onDemandParts()],
+    }),
+    // What bin.cjs runs without the ESM loader (see quick.ts): one file, its lazy imports inlined.
+    esbuild({
+      ...common,
+      entryPoints: [join(root, 'sdk', 'cli', 'quick.ts')],
+      outfile: join(fresh, 'quick.cjs'),
+      format: 'cjs',
+      // CommonJS has no import.meta: its url is the bundle's own, as the ESM chunks' beside it are.
+      define: { 'import.meta.url': '__bundleUrl' },
+      banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    }),
+  ]);
   // The page of `warren ui` (sdk/ui/web), bundled for browsers beside the CLI.
   await (await import('../ui/web-build.js')).buildWeb(root, join(fresh, 'ui'));
   writeFileSync(join(fresh, 'stamp.json'), JSON.stringify({ builtAt: new Date().toISOString() }));

@@ -3,8 +3,8 @@
 // and `plan` do not pay for `up`'s engine.
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../../dsl/spec.ts';
-import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, stateDirOf, usageText, type CliArgs, type CommandSpec } from './args.ts';
-import { describeError, exitCodeOf } from './report-error.ts';
+import { commandHelp, commandSpec, parseCli, registerCommand as registerSpec, usageText, type CliArgs, type CommandSpec } from './args.ts';
+import { finish } from './finish.ts';
 import { assertInstanceName } from '../ops/instance-name.ts';
 
 /** What a command gets: its arguments, and the recipe when it takes one and one was given. */
@@ -68,14 +68,10 @@ export async function runCli(argv: readonly string[]): Promise<void> {
       if (spec.recipe === 'optional') return HANDLERS.get(args.command)!({ args });
       return usage(2, `${args.command} needs a recipe file (warren ${args.command} --help)`);
     }
-    // `down` of an instance whose owner recorded this recipe needs only its env's name, and makes
-    // its first move (asking a detached owner to stop) before the engine of down loads.
-    const firstMoves = args.command === 'down' && !args.all ? await import('../ops/down-early.ts') : undefined;
-    const running = firstMoves?.envOfRunning(recipe, args.instance, stateDirOf(args));
-    if (running) {
-      firstMoves!.startDown(running, args.instance, stateDirOf(args));
-      return (await import('./down-command.ts')).downCommand({ name: running }, args);
-    }
+    // `down` of an instance whose owner recorded this recipe loads no recipe (down-recorded.ts).
+    const recorded = args.command === 'down' ? await import('./down-recorded.ts') : undefined;
+    const env = recorded?.recordedEnv(args);
+    if (env) return recorded!.downRecorded(env, args);
     // `bundle` compiles the file itself; every other command needs what the recipe describes.
     const loaded = args.command === 'bundle' ? undefined : await (await import('../recipe/load.ts')).loadRecipe(recipe);
     return HANDLERS.get(args.command)!({ args: { ...args, positionals }, recipe, ...(loaded ? { spec: loaded } : {}) });
@@ -116,19 +112,4 @@ function usage(code: number, problem?: string): number {
   if (problem) process.stderr.write(`warren: ${problem}\n\n`);
   (code === 0 ? process.stdout : process.stderr).write(`${usageText()}\n`);
   return code;
-}
-
-/** Runs a command and exits with its code; a user sees messages, not stack traces (WARREN_DEBUG=1 shows them). */
-async function finish(command: () => Promise<number>): Promise<void> {
-  let code: number;
-  try {
-    code = await command();
-  } catch (error) {
-    code = exitCodeOf(error);
-    process.stderr.write(`${describeError(error)}\n`);
-    if (process.env.WARREN_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-  }
-  process.exitCode = code;
-  // Exit now: nothing else should keep the process alive (logs --follow and up returned already).
-  setImmediate(() => process.exit(code));
 }

@@ -74,5 +74,5 @@ step "npm ci" npm ci --no-fund --no-audit --loglevel=error
 # tsx without its cache: it keeps one in $TMPDIR/tsx-<uid> without checking who owns it.
 step "building the service launcher" env TSX_DISABLE_CACHE=1 node --import tsx --input-type=module -e "await (await import('./sdk/drivers/launcher.ts')).launcherPath()"
 # What this machine lacks for `up`, with a fix for each problem (exit 1 when up cannot work).
-node sdk/cli/bin.js doctor || fail "warren doctor: up cannot work on this machine yet; fix the FAIL lines above and run npm run setup again"
+node sdk/cli/bin.cjs doctor || fail "warren doctor: up cannot work on this machine yet; fix the FAIL lines above and run npm run setup again"
 echo "warren setup: done" >&2

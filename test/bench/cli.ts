@@ -1,6 +1,6 @@
-// The CLI's own cost: `node sdk/cli/bin.js plan recipes/checkout.env.ts --json`, a cold process each
+// The CLI's own cost: `node sdk/cli/bin.cjs plan recipes/checkout.env.ts --json`, a cold process each
 // time (the bundled-recipe cache is warm after one untimed run, as it is for a user), against
-// `node -e ''`, alternated; `bin.js help` too, for the start-up without a recipe.
+// `node -e ''`, alternated; `bin.cjs help` too, for the start-up without a recipe.
 import { checkInterrupted } from './lib/cleanup.ts';
 import type { Ctx } from './lib/context.ts';
 import { timeProcess } from './lib/proc.ts';
@@ -22,8 +22,8 @@ export interface CliResult {
 
 export async function measureCli(ctx: Ctx): Promise<CliResult> {
   const argv: Record<Side, string[]> = {
-    plan: [process.execPath, 'sdk/cli/bin.js', 'plan', 'recipes/checkout.env.ts', '--json'],
-    help: [process.execPath, 'sdk/cli/bin.js', 'help'],
+    plan: [process.execPath, 'sdk/cli/bin.cjs', 'plan', 'recipes/checkout.env.ts', '--json'],
+    help: [process.execPath, 'sdk/cli/bin.cjs', 'help'],
     node: [process.execPath, '-e', ''],
   };
   // Nothing of the bench's own loader (tsx) may leak into the children through NODE_OPTIONS.
@@ -54,6 +54,6 @@ export async function measureCli(ctx: Ctx): Promise<CliResult> {
     planVsNode: ratio(plan.median, node.median),
     helpVsNode: ratio(help.median, node.median),
     pairedPlanVsNode: pairedRatio(samples.plan, samples.node),
-    commands: { plan: 'node sdk/cli/bin.js plan recipes/checkout.env.ts --json', help: 'node sdk/cli/bin.js help', node: "node -e ''" },
+    commands: { plan: 'node sdk/cli/bin.cjs plan recipes/checkout.env.ts --json', help: 'node sdk/cli/bin.cjs help', node: "node -e ''" },
   };
 }

@@ -27,7 +27,7 @@ type Side = 'cli' | 'api' | 'node';
 
 export async function measureDetached(ctx: Ctx, many: number): Promise<DetachedResult> {
   const { default: checkout } = await import('../../recipes/checkout.env.ts');
-  const bin = [process.execPath, 'sdk/cli/bin.js'];
+  const bin = [process.execPath, 'sdk/cli/bin.cjs'];
   const env = { ...process.env, WARREN_STATE_DIR: ctx.stateDir, NODE_OPTIONS: '' };
   const args = (command: string, instance: string) => [...bin, command, 'recipes/checkout.env.ts', '-i', instance, ...(command === 'up' ? ['-d', '-q'] : [])];
   const run = async (argv: string[]) => {
@@ -99,7 +99,7 @@ export async function measureDetached(ctx: Ctx, many: number): Promise<DetachedR
     upVsEmbedded: ratio(up.median, embedded.median + node.median),
     ownerRssKb: { one: summarize(samples.rss), many: summarize(manyRss), manyCount: many },
     ownerAndInitsKb: summarize(samples.rssAll),
-    commands: { up: 'node sdk/cli/bin.js up recipes/checkout.env.ts -d -q -i X', down: 'node sdk/cli/bin.js down recipes/checkout.env.ts -i X' },
+    commands: { up: 'node sdk/cli/bin.cjs up recipes/checkout.env.ts -d -q -i X', down: 'node sdk/cli/bin.cjs down recipes/checkout.env.ts -i X' },
   };
 }
 

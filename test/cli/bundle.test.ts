@@ -12,7 +12,7 @@ import { FIXTURES, forceCleanup, getJson, leftovers, lineOf, ROOT, runArgv } fro
 
 const PAIR = join(FIXTURES, 'sharing', 'pair.env.ts');
 const GREETER_MODULE = join(FIXTURES, 'sharing', 'team', 'greeter.ts');
-const BIN = join(ROOT, 'sdk', 'cli', 'bin.js');
+const BIN = join(ROOT, 'sdk', 'cli', 'bin.cjs');
 const warren = (...args: string[]) => [process.execPath, BIN, ...args];
 
 interface PlannedStep { id: string; loc?: { file: string; line: number }; args: { argv?: string[] } }

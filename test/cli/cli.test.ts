@@ -17,7 +17,7 @@ import {
   waitFor,
 } from '../fixtures/support.ts';
 
-const BIN = 'sdk/cli/bin.js';
+const BIN = 'sdk/cli/bin.cjs';
 const CHECKOUT = 'recipes/checkout.env.ts';
 const warren = (...args: string[]) => [process.execPath, BIN, ...args];
 
@@ -160,7 +160,7 @@ test('up --detach, status --json, exec, logs, down', async () => {
   }
 });
 
-test('`npx warren` runs the CLI through sdk/cli/bin.js', async () => {
+test('`npx warren` runs the CLI through sdk/cli/bin.cjs', async () => {
   const result = await runArgv(['npx', '--no-install', 'warren', 'validate', CHECKOUT]);
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, /checkout: no problems/);

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { forceCleanup, leftovers, pidsOfInstance, runArgv } from '../fixtures/support.ts';
 
-const BIN = 'sdk/cli/bin.js';
+const BIN = 'sdk/cli/bin.cjs';
 const ENV = 'wcache';
 const warren = (...args: string[]) => [process.execPath, BIN, ...args];
 // Outside any project the compile cache lives in $WARREN_STATE_DIR/cache: one in the temp dir too.

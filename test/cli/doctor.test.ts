@@ -11,7 +11,7 @@ import { runDoctor, type DoctorReport } from '../../sdk/ops/doctor.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, listNetns, runArgv, waitFor } from '../fixtures/support.ts';
 
-const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.js', ...args];
+const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.cjs', ...args];
 const PAIR = join(FIXTURES, 'sharing', 'pair.env.ts');
 const hostLinks = () => readdirSync('/sys/class/net').sort();
 

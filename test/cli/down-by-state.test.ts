@@ -9,7 +9,7 @@ import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { forceCleanup, leftovers, ROOT, runArgv } from '../fixtures/support.ts';
 
 const ENV = 'wdownst';
-const warren = (...args: string[]) => [process.execPath, join(ROOT, 'sdk', 'cli', 'bin.js'), ...args];
+const warren = (...args: string[]) => [process.execPath, join(ROOT, 'sdk', 'cli', 'bin.cjs'), ...args];
 const RECIPE = `import { env } from 'warren';\nexport default env('${ENV}', { stopTimeout: 500 }).namespace('a').service(['sleep', '600'], { name: 'idle' });\n`;
 
 test('a recipe broken after its up still comes down, named from another folder', async () => {

@@ -9,7 +9,7 @@ import { COMMANDS } from '../../sdk/cli/args.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, ROOT, runArgv } from '../fixtures/support.ts';
 
-const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.js', ...args];
+const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.cjs', ...args];
 const PAIR = join(FIXTURES, 'sharing', 'pair.env.ts');
 
 test('every command answers --help with its example first, then usage and options', async () => {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, pidsOfInstance, runArgv, spawnArgv, waitFor } from '../fixtures/support.ts';
 
-const BIN = 'sdk/cli/bin.js';
+const BIN = 'sdk/cli/bin.cjs';
 const LIFE = join(FIXTURES, 'lifecycle.env.ts');
 const OTHER = join(FIXTURES, 'other.env.ts');
 const warren = (...args: string[]) => [process.execPath, BIN, ...args];

@@ -7,7 +7,7 @@ import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, ROOT, runArgv } from '../fixtures/support.ts';
 
 const PAIR = join(FIXTURES, 'sharing', 'pair.env.ts');
-const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.js', ...args];
+const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.cjs', ...args];
 
 // Runs argv on a pty of 120 columns and prints everything the terminal received.
 const IN_PTY = `

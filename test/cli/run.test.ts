@@ -14,7 +14,7 @@ import { FIXTURES, forceCleanup, leftovers, netnsOf, runArgv, spawnArgv, waitFor
 const PAIR = join(FIXTURES, 'sharing', 'pair.env.ts');
 const SLOW = join(FIXTURES, 'slow.env.ts');
 const FAIL = join(FIXTURES, 'fail-fast.env.ts');
-const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.js', ...args];
+const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.cjs', ...args];
 
 /** Runs `body` with a fresh state dir and instance name; afterwards nothing of the instance may be left. */
 async function withInstance(env: string, label: string, body: (instance: string, stateDir: string) => Promise<void>): Promise<void> {

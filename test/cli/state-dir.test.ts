@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, pidsOfInstance, runArgv } from '../fixtures/support.ts';
 
-const BIN = 'sdk/cli/bin.js';
+const BIN = 'sdk/cli/bin.cjs';
 const RECIPE = join(FIXTURES, 'other.env.ts');
 const ENV = 'wother';
 const DEFAULT_STATE_DIR = '/run/warren';

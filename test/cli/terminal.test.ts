@@ -7,7 +7,7 @@ import { childrenOf } from '../../sdk/drivers/procfs.ts';
 import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, pidsOfInstance, spawnArgv, type Spawned } from '../fixtures/support.ts';
 
-const BIN = 'sdk/cli/bin.js';
+const BIN = 'sdk/cli/bin.cjs';
 const RECIPE = join(FIXTURES, 'other.env.ts');
 const ENV = 'wother';
 /** Runs argv on a fresh pseudo-terminal; its output arrives on our stdout. */

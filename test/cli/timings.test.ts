@@ -10,7 +10,7 @@ import { instanceName, tempStateDir } from '../helpers/env.ts';
 import { FIXTURES, forceCleanup, leftovers, runArgv } from '../fixtures/support.ts';
 
 const PAIR = join(FIXTURES, 'sharing', 'pair.env.ts');
-const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.js', ...args];
+const warren = (...args: string[]) => [process.execPath, 'sdk/cli/bin.cjs', ...args];
 
 test('criticalChain follows, from the last step to finish, the dependency each step waited for', () => {
   const step = (id: string, after: string[]) => ({ id, kind: id.split(':')[0], after, undo: null, args: {} }) as unknown as Step;

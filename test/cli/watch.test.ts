@@ -14,7 +14,7 @@ test('up --watch: save, rebuilt and restarted; a syntax error is printed with fi
   const instance = instanceName('wc');
   writeFileSync(join(src, 'greeting.ts'), `export const greeting: string = 'one';\n`);
   writeFileSync(join(src, 'server.ts'), `import { createServer } from 'node:http';\nimport { greeting } from './greeting.ts';\ncreateServer((_, res) => res.end(greeting)).listen(8080);\n`);
-  const owner = spawnArgv([process.execPath, 'sdk/cli/bin.js', 'up', join(FIXTURES, 'watch.env.ts'), '--watch', '-i', instance, '--state-dir', state.path], { env: { ...process.env, WARREN_TEST_WATCH_SERVICE: join(src, 'server.ts') } });
+  const owner = spawnArgv([process.execPath, 'sdk/cli/bin.cjs', 'up', join(FIXTURES, 'watch.env.ts'), '--watch', '-i', instance, '--state-dir', state.path], { env: { ...process.env, WARREN_TEST_WATCH_SERVICE: join(src, 'server.ts') } });
   try {
     await owner.waitForOutput(/Ctrl-C stops it/, 30_000);
     const url = /web\s+(http:\/\/\S+)/.exec(owner.stderr())![1]!;

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { ROOT, runArgv } from '../fixtures/support.ts';
 import { CONVERT_FIXTURES, outDir } from './support.ts';
 
-const warren = (...args: string[]) => [process.execPath, join(ROOT, 'sdk', 'cli', 'bin.js'), ...args];
+const warren = (...args: string[]) => [process.execPath, join(ROOT, 'sdk', 'cli', 'bin.cjs'), ...args];
 
 test('stdout gets the recipe, stderr every key not converted with its line', async () => {
   const result = await runArgv(warren('convert', join(CONVERT_FIXTURES, 'api', 'docker-compose.yml')));

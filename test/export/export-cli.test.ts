@@ -10,7 +10,7 @@ import { exportInstanceToK8s } from '../../sdk/ops/export-k8s.ts';
 import { runArgv, ROOT } from '../fixtures/support.ts';
 import { tempStateDir } from '../helpers/env.ts';
 
-const BIN = join(ROOT, 'sdk/cli/bin.js');
+const BIN = join(ROOT, 'sdk/cli/bin.cjs');
 const CHECKOUT = 'recipes/checkout.env.ts';
 const IMAGES = 'test/fixtures/images.json';
 const warren = (...args: string[]) => runArgv([process.execPath, BIN, ...args], { cwd: ROOT });

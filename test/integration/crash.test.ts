@@ -74,7 +74,7 @@ test('kill -9 of a foreground CLI `up`: services die at once, `warren gc` remove
     await owner.waitForOutput(/is up/, 30_000);
     pids = await killAndCheck(owner, instance, state.path);
 
-    const result = await runArgv([process.execPath, 'sdk/cli/bin.js', 'gc', '--state-dir', state.path]);
+    const result = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'gc', '--state-dir', state.path]);
     assert.is(result.code, 0, result.stderr);
     assert.match(result.stderr, /reaped 1 instance/);
     assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids }), []);
@@ -92,20 +92,20 @@ test('kill -9 of the owner of a detached instance: its services die at once, gc 
   let pids: number[] = [];
   let owner: number | undefined;
   try {
-    const up = await runArgv([process.execPath, 'sdk/cli/bin.js', 'up', 'recipes/checkout.env.ts', '--detach', ...common]);
+    const up = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'up', 'recipes/checkout.env.ts', '--detach', ...common]);
     assert.is(up.code, 0, up.stderr);
     pids = pidsOfInstance(ENV, instance);
     assert.ok(pids.length >= 6, `the instance's processes: ${pids}`);
-    const status = JSON.parse((await runArgv([process.execPath, 'sdk/cli/bin.js', 'status', 'recipes/checkout.env.ts', '--json', ...common])).stdout);
+    const status = JSON.parse((await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'status', 'recipes/checkout.env.ts', '--json', ...common])).stdout);
     owner = status.instances.find((i: { instance: string }) => i.instance === instance)?.owner;
     assert.ok(typeof owner === 'number' && alive(owner), `a live owner process: ${owner}`);
     process.kill(owner!, 'SIGKILL');
     assert.ok(await waitFor(() => pids.every((pid) => !alive(pid)), DEATH_BOUND_MS, 10), `every service process died with its owner; alive: ${pids.filter(alive)}`);
-    const gcResult = await runArgv([process.execPath, 'sdk/cli/bin.js', 'gc', '--state-dir', state.path]);
+    const gcResult = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'gc', '--state-dir', state.path]);
     assert.is(gcResult.code, 0, gcResult.stderr);
     assert.equal(await leftovers({ env: ENV, instance, stateDir: state.path, pids: [...pids, owner!] }), []);
   } finally {
-    await runArgv([process.execPath, 'sdk/cli/bin.js', 'down', 'recipes/checkout.env.ts', ...common]).catch(() => undefined);
+    await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'down', 'recipes/checkout.env.ts', ...common]).catch(() => undefined);
     forceCleanup(ENV, instance, owner ? [...pids, owner] : pids);
     state.remove();
   }

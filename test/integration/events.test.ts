@@ -41,11 +41,11 @@ test('health changes and exits after up are in the event log, and status says ho
     const worker = (await other.status()).find((s) => s.name === 'worker')!;
     assert.equal([worker.running, worker.exit?.exitCode], [false, 3]);
     stop.abort();
-    const cli = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'events', join(FIXTURES, 'lifecycle-events.env.ts'), '-i', instance, '--json', '--state-dir', state.path]);
+    const cli = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'events', join(FIXTURES, 'lifecycle-events.env.ts'), '-i', instance, '--json', '--state-dir', state.path]);
     assert.is(cli.code, 0, cli.stderr);
     const kinds = cli.stdout.trim().split('\n').map((line) => (JSON.parse(line) as LoggedEvent).kind);
     assert.ok(['instance.up', 'service.health', 'service.exit'].every((k) => (kinds as string[]).includes(k)), kinds.join(','));
-    const json = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'status', '--json', '--state-dir', state.path]);
+    const json = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'status', '--json', '--state-dir', state.path]);
     const listed = (JSON.parse(json.stdout) as { instances: Array<{ instance: string; services: Array<{ name: string; running: boolean; exit?: { exitCode: number } }> }> }).instances.find((i) => i.instance === instance);
     const stopped = listed?.services.find((s) => s.name === 'worker');
     assert.equal([stopped?.running, stopped?.exit?.exitCode], [false, 3], json.stdout);

@@ -71,15 +71,15 @@ test('delay: the RTT between two namespaces grows by the delay each way, and com
     assert.equal((await dev.status()).find((s) => s.name === 'a')!.link, { delay: '40ms' });
 
     // From another process, through the CLI: exactly what is given, nothing of the 40 ms left.
-    const cli = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'shape', 'a', '--delay', '15ms', '-i', instance, '--state-dir', stateDir]);
+    const cli = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'shape', 'a', '--delay', '15ms', '-i', instance, '--state-dir', stateDir]);
     assert.is(cli.code, 0, cli.stderr);
     const changed = await udp(dev, 'b', 'a', 50, 5);
     assert.ok(changed.min! >= 30 && changed.median! < 70, `RTT after the change to 15ms: min ${changed.min}, median ${changed.median}`);
-    const json = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'status', '--json', '--state-dir', stateDir]);
+    const json = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'status', '--json', '--state-dir', stateDir]);
     const status = JSON.parse(json.stdout) as { instances: Array<{ services: Array<{ name: string; link?: unknown }>; network?: { links: Record<string, unknown> } }> };
     assert.equal(status.instances[0]!.network!.links, { a: { delay: '15ms' } });
 
-    const clear = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'shape', 'a', '--clear', '-i', instance, '--state-dir', stateDir]);
+    const clear = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'shape', 'a', '--clear', '-i', instance, '--state-dir', stateDir]);
     assert.is(clear.code, 0, clear.stderr);
     const after = await udp(dev, 'b', 'a', 100);
     assert.is(after.received, 100);

@@ -60,9 +60,9 @@ test('two instances of one recipe with publish: true get two host ports, each an
       // localhost too (resolved to 127.0.0.1 by the host's own hosts file).
       assert.is((await getJson(`http://localhost:${ports[i]}/`)).body.instance, names[i]);
     }
-    const cli = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'port', 'a', '-i', names[0]!, '--state-dir', state.path]);
+    const cli = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'port', 'a', '-i', names[0]!, '--state-dir', state.path]);
     assert.is(cli.stdout.trim(), `127.0.0.1:${ports[0]}`, cli.stderr);
-    const json = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'status', '--json', '--state-dir', state.path]);
+    const json = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'status', '--json', '--state-dir', state.path]);
     const published = (JSON.parse(json.stdout) as { instances: Array<{ services: Array<{ name: string; published?: number }> }> }).instances.map((i) => i.services.find((s) => s.name === 'a')!.published);
     assert.equal(published.sort(), [...ports].sort());
     assert.equal(readdirSync(registry).sort(), ports.map(String).sort(), 'one claim per published port');

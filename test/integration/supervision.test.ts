@@ -137,7 +137,7 @@ test('restart from another process (warren restart): a new pid, same address, re
     .service(['sleep', 'infinity'], { name: 'web', dependsOn: ['api'] });
   await withInstance(recipe, 'rq', async (dev, { instance, stateDir }) => {
     const before = await dev.status();
-    const result = await runArgv([process.execPath, 'sdk/cli/bin.js', 'restart', 'api', '-i', instance, '--state-dir', stateDir]);
+    const result = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'restart', 'api', '-i', instance, '--state-dir', stateDir]);
     assert.is(result.code, 0, result.stderr);
     assert.match(result.stderr, /api of instance '.*' restarted and ready/);
     const after = await dev.status();
@@ -148,12 +148,12 @@ test('restart from another process (warren restart): a new pid, same address, re
     assert.is((await getJson(dev.url('api'))).status, 200, 'same address');
     assert.match(await dev.logs('api'), /--- warren: api restarted \(on request\)/);
     // Another process sees the new pid (journaled as the service's start result).
-    const status = await runArgv([process.execPath, 'sdk/cli/bin.js', 'status', '--json', '--state-dir', stateDir]);
+    const status = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'status', '--json', '--state-dir', stateDir]);
     const seen = JSON.parse(status.stdout).instances[0].services.find((s: { name: string }) => s.name === 'api');
     assert.is(seen.pid, pid(after, 'api'));
     assert.is(seen.restarts, 1);
     // Bad requests change nothing.
-    const unknown = await runArgv([process.execPath, 'sdk/cli/bin.js', 'restart', 'nope', '-i', instance, '--state-dir', stateDir]);
+    const unknown = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'restart', 'nope', '-i', instance, '--state-dir', stateDir]);
     assert.is(unknown.code, 1);
     assert.match(unknown.stderr, /no service 'nope'/);
   });
@@ -198,7 +198,7 @@ test('a detached instance restarts a service on request: its owner (the launcher
   try {
     dev = await recipe.up({ instance, stateDir: state.path, detach: true });
     const before = await openInstance(ENV, instance, { stateDir: state.path }).status();
-    const result = await runArgv([process.execPath, 'sdk/cli/bin.js', 'restart', 'web', '-i', instance, '--state-dir', state.path]);
+    const result = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'restart', 'web', '-i', instance, '--state-dir', state.path]);
     assert.is(result.code, 0, result.stderr);
     const after = await openInstance(ENV, instance, { stateDir: state.path }).status();
     const pid = (list: typeof before, name: string) => list.find((s) => s.name === name)!.pid;
@@ -207,7 +207,7 @@ test('a detached instance restarts a service on request: its owner (the launcher
     assert.is((await getJson(dev.url('web'))).status, 200, 'ready again at the same address');
     assert.ok((await eventsOf(dev)).some((e) => e.kind === 'service.restarted' && e.cause === 'request'));
     assert.match(await dev.logs('web'), /--- warren: web restarted \(on request, by the detached owner\)/);
-    const unknown = await runArgv([process.execPath, 'sdk/cli/bin.js', 'restart', 'nope', '-i', instance, '--state-dir', state.path]);
+    const unknown = await runArgv([process.execPath, 'sdk/cli/bin.cjs', 'restart', 'nope', '-i', instance, '--state-dir', state.path]);
     assert.is(unknown.code, 1);
     // Garbage on the launcher's socket changes nothing.
     const socket = join(state.path, 'instances', `${ENV}.${instance}`, 'control.sock');

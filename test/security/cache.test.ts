@@ -12,7 +12,7 @@ import { compileCached, forgetCompiled } from '../../sdk/recipe/compile.ts';
 import { tempStateDir } from '../helpers/env.ts';
 import { ROOT, runArgv } from '../helpers/process.ts';
 
-const BIN = join(ROOT, 'sdk', 'cli', 'bin.js');
+const BIN = join(ROOT, 'sdk', 'cli', 'bin.cjs');
 /** The attacker: an unprivileged user that already exists on every Debian machine. */
 const NOBODY_UID = 65534;
 const AS_NOBODY = ['setpriv', `--reuid=${NOBODY_UID}`, `--regid=${NOBODY_UID}`, '--clear-groups', '--'];

@@ -95,7 +95,7 @@ test('control: with its guard removed by hand, the stopping service reaches the 
 /** `warren ARGS --state-dir DIR` from the bin, with the recipe's host port and report in its environment. */
 async function warren(args: readonly string[], { stateDir, report, host }: { stateDir: string; report: string; host: { port: number } }): Promise<void> {
   const env = { ...process.env, CUT_HOST_PORT: String(host.port), CUT_REPORT: report, NODE_OPTIONS: '' };
-  const run = await runArgv([process.execPath, join(ROOT, 'sdk', 'cli', 'bin.js'), ...args, '--state-dir', stateDir], { env, cwd: ROOT });
+  const run = await runArgv([process.execPath, join(ROOT, 'sdk', 'cli', 'bin.cjs'), ...args, '--state-dir', stateDir], { env, cwd: ROOT });
   assert.is(run.code, 0, `warren ${args[0]}: ${run.stderr}`);
 }
 

@@ -123,11 +123,35 @@ test('a forged journal: gc deletes no foreign file, kills no foreign process, ru
 test('down -i with a path is refused before any journal is read', async () => {
   const state = tempStateDir('dash-i');
   try {
-    const result = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.js'), 'down', join(ROOT, 'recipes/checkout.env.ts'), '-i', '../../../../tmp/x', '--state-dir', state.path]);
+    const result = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'down', join(ROOT, 'recipes/checkout.env.ts'), '-i', '../../../../tmp/x', '--state-dir', state.path]);
     assert.is(result.code, 1);
     assert.match(result.stderr, /instance name "..\/..\/..\/..\/tmp\/x"/);
   } finally {
     state.remove();
+  }
+});
+
+test('`warren down` refuses a state dir others can write before it trusts an owner record there: the pid it names gets no SIGTERM', async () => {
+  const scratch = tempStateDir('open-down');
+  const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const instance = instanceName('od');
+  const recipeFile = join(ROOT, 'recipes/checkout.env.ts');
+  try {
+    await new Promise((resolve) => bystander.once('spawn', resolve));
+    const startTime = Number(readFileSync(`/proc/${bystander.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    // What a stranger would plant so that root's `down` (its CommonJS quick path first) signals a process of their choice.
+    const open = join(scratch.path, 'open');
+    const dir = join(open, 'instances', `checkout.${instance}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, 'owner.json'), JSON.stringify({ env: 'checkout', instance, mode: 'detached', pid: bystander.pid, startTime, recipe: recipeFile, createdAt: new Date().toISOString() }), { mode: 0o600 });
+    chmodSync(open, 0o777);
+    const result = await runArgv([process.execPath, join(ROOT, 'sdk/cli/bin.cjs'), 'down', recipeFile, '-i', instance, '--state-dir', open]);
+    assert.is.not(result.code, 0, result.stderr);
+    assert.match(result.stderr, open);
+    assert.ok(isRunning(bystander.pid!, startTime), 'the process the record names still runs');
+  } finally {
+    bystander.kill('SIGKILL');
+    scratch.remove();
   }
 });
 

@@ -38,7 +38,7 @@ test('a cache folder another user made first is refused by setup and failed by d
     assert.match(check.detail, `owned by uid ${NOBODY_UID}`);
     assert.match(check.fix ?? '', /rm -rf/);
 
-    const doctor = await runArgv([process.execPath, join(ROOT, 'sdk', 'cli', 'bin.js'), 'doctor', '--json'], { env: { ...process.env, TMPDIR: s.tmp } });
+    const doctor = await runArgv([process.execPath, join(ROOT, 'sdk', 'cli', 'bin.cjs'), 'doctor', '--json'], { env: { ...process.env, TMPDIR: s.tmp } });
     assert.is(doctor.code, 1, 'up is not safe to run this way: doctor fails');
     const report = JSON.parse(doctor.stdout) as { checks: { id: string; status: string }[] };
     assert.is(report.checks.find((c) => c.id === 'tsx-cache')?.status, 'fail', doctor.stdout);

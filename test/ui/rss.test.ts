@@ -1,5 +1,5 @@
 // test-timeout: 240
-// What the UI server costs: `warren ui` as users run it (the prebuilt bundle that bin.js runs) with 10 detached instances up, every service logging, a client following each
+// What the UI server costs: `warren ui` as users run it (the prebuilt bundle that bin.cjs runs) with 10 detached instances up, every service logging, a client following each
 // instance's logs and events, and the instance list polled as the page does. A resource bound,
 // not a speed target. The issue asks for 40 MB of RSS; Node 20 alone, a bare HTTP server, takes
 // about 43 MB here (36 MB of it the node binary's pages), so the bound is on what the server adds
@@ -39,7 +39,7 @@ test('the UI server stays within its RSS bound with 10 instances streaming', asy
     // Built ahead, as `npm install` does: the measured process only serves.
     const built = await runArgv([process.execPath, join(ROOT, 'sdk/cli/build.js')]);
     assert.is(built.code, 0, built.stderr);
-    // What bin.js runs once the bundle is fresh (bin.js itself would rebuild in this process if
+    // What bin.cjs runs once the bundle is fresh (bin.cjs itself would rebuild in this process if
     // another agent touched a source meanwhile, and that build is not the server's cost).
     const main = pathToFileURL(join(ROOT, 'sdk/dist/sdk/cli/main.js')).href;
     ui = await startUi(state.path, [process.execPath, '--input-type=module', '-e', `const { runCli } = await import(${JSON.stringify(main)}); await runCli(process.argv.slice(1));`, 'ui']);

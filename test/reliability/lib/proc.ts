@@ -6,7 +6,7 @@ export function tsxArgv(file: string, ...args: string[]): string[] {
   return [process.execPath, '--import', 'tsx', file, ...args];
 }
 
-/** `node sdk/cli/bin.js ARGS...` (the prebuilt CLI). */
+/** `node sdk/cli/bin.cjs ARGS...` (the prebuilt CLI). */
 export function cliArgv(...args: string[]): string[] {
-  return [process.execPath, 'sdk/cli/bin.js', ...args];
+  return [process.execPath, 'sdk/cli/bin.cjs', ...args];
 }
