@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 // The `warren` command. Runs the prebuilt bundles in sdk/dist (rebuilt first when any SDK source
 // is newer), so start-up costs no TypeScript loader. CommonJS: `down` of a detached instance runs
-// from dist/quick.cjs without Node's ESM loader (see quick.ts); every other command from the ESM
-// bundle. Source maps make errors point at recipe lines.
+// from dist/quick.cjs without Node's ESM loader (see quick.ts), compiled from V8's code cache
+// (code-cache.cjs); every other command from the ESM bundle. Source maps make errors point at
+// recipe lines.
 'use strict';
 const { pathToFileURL } = require('node:url');
+const { requireCached } = require('./code-cache.cjs');
 const { distDir, isFresh } = require('./fresh.cjs');
 
 async function main(argv) {
   process.setSourceMapsEnabled(true);
   if (!isFresh()) await (await import('./build.js')).build();
   // quick.cjs takes only `down`; no other command pays for loading it.
-  if (argv.includes('down') && (await require(`${distDir}/quick.cjs`).runQuick(argv))) return;
+  const quick = argv.includes('down') ? requireCached(`${distDir}/quick.cjs`) : undefined;
+  if (quick && (await quick.exports.runQuick(argv))) {
+    quick.keep();
+    return;
+  }
   const { runCli } = await import(pathToFileURL(`${distDir}/sdk/cli/main.js`).href);
   await runCli(argv);
 }
