@@ -11,13 +11,13 @@ const { distDir, isFresh } = require('./fresh.cjs');
 
 async function main(argv) {
   process.setSourceMapsEnabled(true);
-  if (!isFresh()) await (await import('./build.js')).build();
-  // quick.cjs takes only `down`; no other command pays for loading it.
-  const quick = argv.includes('down') ? requireCached(`${distDir}/quick.cjs`) : undefined;
+  // quick.cjs takes only `down` (no other command pays for loading it), once its own sources are older.
+  const quick = argv.includes('down') && isFresh('quick') ? requireCached(`${distDir}/quick.cjs`) : undefined;
   if (quick && (await quick.exports.runQuick(argv))) {
     quick.keep();
     return;
   }
+  if (!isFresh()) await (await import('./build.js')).build();
   const { runCli } = await import(pathToFileURL(`${distDir}/sdk/cli/main.js`).href);
   await runCli(argv);
 }

@@ -65,7 +65,7 @@ export async function build() {
     sourcemap: false,
     logLevel: 'warning',
   };
-  await Promise.all([
+  const [, quick] = await Promise.all([
     esbuild({
       ...common,
       entryPoints: entries,
@@ -84,11 +84,14 @@ export async function build() {
       // CommonJS has no import.meta: its url is the bundle's own, as the ESM chunks' beside it are.
       define: { 'import.meta.url': '__bundleUrl' },
       banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+      // Its sources go in the stamp: bin.cjs checks only those before it runs `down` from it.
+      metafile: true,
     }),
   ]);
   // The page of `warren ui` (sdk/ui/web), bundled for browsers beside the CLI.
   await (await import('../ui/web-build.js')).buildWeb(root, join(fresh, 'ui'));
-  writeFileSync(join(fresh, 'stamp.json'), JSON.stringify({ builtAt: new Date().toISOString() }));
+  const sources = { quick: Object.keys(quick.metafile.inputs) };
+  writeFileSync(join(fresh, 'stamp.json'), JSON.stringify({ builtAt: new Date().toISOString(), sources }));
   try {
     renameSync(distDir, old);
   } catch {

@@ -1,7 +1,7 @@
-// Whether the bundles in sdk/dist are newer than every source. CommonJS: bin.cjs asks on every
+// Whether the bundles in sdk/dist are newer than their sources. CommonJS: bin.cjs asks on every
 // start of the CLI, before it loads anything ESM (see there); build.js uses it too.
 'use strict';
-const { lstatSync, readdirSync, statSync } = require('node:fs');
+const { lstatSync, readdirSync, readFileSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..', '..');
@@ -32,9 +32,16 @@ function newestSource() {
   return newest;
 }
 
-function isFresh() {
+/**
+ * Whether the bundles are newer than every source, or with `part` ('quick'), than the sources that
+ * part of them was built from, as the stamp lists them: fewer to look at than the whole walk.
+ */
+function isFresh(part) {
   try {
-    return statSync(stampFile).mtimeMs >= newestSource();
+    const built = statSync(stampFile).mtimeMs;
+    if (!part) return built >= newestSource();
+    const sources = JSON.parse(readFileSync(stampFile, 'utf8')).sources?.[part];
+    return Array.isArray(sources) && sources.length > 0 && sources.every((source) => statSync(join(root, source)).mtimeMs <= built);
   } catch {
     return false;
   }
