@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `warren` command. Runs the prebuilt bundles in sdk/dist (rebuilt first when any SDK source
+// The `warren` command. Runs the prebuilt bundles in sdk/dist (rebuilt first when an SDK source
 // is newer), so start-up costs no TypeScript loader. CommonJS: `down` of a detached instance runs
 // from dist/quick.cjs without Node's ESM loader (see quick.ts), compiled from V8's code cache
 // (code-cache.cjs); every other command from the ESM bundle. Source maps make errors point at
@@ -11,7 +11,8 @@ const { distDir, isFresh } = require('./fresh.cjs');
 
 async function main(argv) {
   process.setSourceMapsEnabled(true);
-  // quick.cjs takes only `down` (no other command pays for loading it), once its own sources are older.
+  // quick.cjs takes only `down` (no other command pays for loading it), and only once its own
+  // sources are older than it; the walk of every source waits for the commands main.js runs.
   const quick = argv.includes('down') && isFresh('quick') ? requireCached(`${distDir}/quick.cjs`) : undefined;
   if (quick && (await quick.exports.runQuick(argv))) {
     quick.keep();

@@ -1,6 +1,7 @@
 // `warren down RECIPE` of an instance whose owner recorded RECIPE: the env's name comes from that
-// record, so down loads no recipe (faster, and a recipe broken since its up still comes down), and
-// it asks a detached owner to stop before the engine of down loads. main.ts and quick.ts start here.
+// record, so down loads no recipe (faster, and a recipe broken since its up still comes down),
+// and it asks a detached owner to stop before the engine of down loads. main.ts and quick.ts
+// start here.
 import { stateDirOf, type CliArgs } from './args.ts';
 import { envOfRunning, startDown } from '../ops/down-early.ts';
 

@@ -1,7 +1,8 @@
-// The entry of sdk/dist/quick.cjs, the CLI's one CommonJS bundle. bin.cjs runs from it the commands
-// it can without loading anything ESM, which Node 20 starts ~30 ms slower (its loader, and a resolve
-// per chunk of the ESM bundle). Only what loads no recipe can: a recipe imports the ESM SDK, and
-// two copies of the SDK in one process would not know each other's instances.
+// The entry of sdk/dist/quick.cjs, the CLI's one CommonJS bundle. bin.cjs runs from it the
+// commands it can without loading anything ESM, which Node 20 starts ~30 ms slower (its loader,
+// and a resolve per chunk of the ESM bundle). Only what loads no recipe can: a recipe imports the
+// ESM SDK, and two copies of the SDK in one process would not know each other's classes (an error
+// thrown by one is no WarrenError to the other).
 import { parseCli, type CliArgs } from './args.ts';
 import { downRecorded, recordedEnv } from './down-recorded.ts';
 import { finish } from './finish.ts';
