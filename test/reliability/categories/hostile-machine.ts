@@ -12,7 +12,7 @@ import { Category } from '../lib/harness.ts';
 const ROOT = resolve(import.meta.dirname, '../../..');
 
 const ATTACKS: ReadonlyArray<{ row: string; files: readonly string[]; quick: boolean }> = [
-  { row: 'hostile machine: planted caches', files: ['test/security/cache.test.ts', 'test/security/launcher-cache.test.ts'], quick: false },
+  { row: 'hostile machine: planted caches', files: ['test/security/cache.test.ts', 'test/security/launcher-cache.test.ts', 'test/security/code-cache.test.ts'], quick: false },
   { row: 'hostile machine: state dir and journal', files: ['test/security/state-dir.test.ts'], quick: false },
   { row: 'hostile machine: router advertisement', files: ['test/security/router-advert.test.ts'], quick: false },
   { row: 'hostile machine: a service climbing out', files: ['test/drivers/service-privileges.test.ts'], quick: false },
