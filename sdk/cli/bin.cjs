@@ -6,14 +6,13 @@
 // recipe lines.
 'use strict';
 const { pathToFileURL } = require('node:url');
-const { requireCached } = require('./code-cache.cjs');
 const { distDir, isFresh } = require('./fresh.cjs');
 
 async function main(argv) {
   process.setSourceMapsEnabled(true);
   // quick.cjs takes only `down` (no other command pays for loading it), and only once its own
   // sources are older than it; the walk of every source waits for the commands main.js runs.
-  const quick = argv.includes('down') && isFresh('quick') ? requireCached(`${distDir}/quick.cjs`) : undefined;
+  const quick = argv.includes('down') && isFresh('quick') ? require('./code-cache.cjs').requireCached(`${distDir}/quick.cjs`) : undefined;
   if (quick && (await quick.exports.runQuick(argv))) {
     quick.keep();
     return;

@@ -16,16 +16,42 @@ const NETNS_DIR = '/run/netns';
 const HOST_LINK = /^wr[0-9a-f]{10}$/;
 const GONE = /No such file or directory|Cannot find device|does not exist/;
 
+const FIB_TRIE = '/proc/net/fib_trie';
+
+/**
+ * Every IPv4 route of every table (what `ip -4 route show table all` lists) from the text of
+ * /proc/net/fib_trie, as CIDRs: each leaf (`|-- ADDRESS`) and the prefix lengths under it
+ * (`/LEN SCOPE TYPE`); `+--` lines are the trie's inner nodes, not routes.
+ */
+export function routesOfFibTrie(text: string): string[] {
+  const routes = new Set<string>();
+  let leaf: string | undefined;
+  for (const line of text.split('\n')) {
+    const address = /^\s*\|-- (\d+\.\d+\.\d+\.\d+)$/.exec(line);
+    const prefix = /^\s*\/(\d+) /.exec(line);
+    if (address) leaf = address[1];
+    else if (prefix && leaf) routes.add(`${leaf}/${prefix[1]}`);
+    else leaf = undefined;
+  }
+  return [...routes];
+}
+
+async function routesFromIp(): Promise<string[]> {
+  const { stdout } = await run(['ip', '-j', '-4', 'route', 'show', 'table', 'all']);
+  const routes = JSON.parse(stdout || '[]') as Array<{ dst?: string }>;
+  return routes
+    .map((r) => r.dst ?? '')
+    .filter((dst) => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(dst))
+    .map((dst) => (dst.includes('/') ? dst : `${dst}/32`));
+}
+
 /** Network namespaces, bridges and veths through batched iproute2. */
 export function createNetDriver(): NetDriver {
   return {
     async routes() {
-      const { stdout } = await run(['ip', '-j', '-4', 'route', 'show', 'table', 'all']);
-      const routes = JSON.parse(stdout || '[]') as Array<{ dst?: string; type?: string }>;
-      return routes
-        .map((r) => r.dst ?? '')
-        .filter((dst) => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(dst) && !dst.startsWith('127.') && dst !== '0.0.0.0/0')
-        .map((dst) => (dst.includes('/') ? dst : `${dst}/32`));
+      // Read, not spawned where the kernel lists them (every plan and up asks): `ip` as the fallback.
+      const routes = existsSync(FIB_TRIE) ? routesOfFibTrie(readFileSync(FIB_TRIE, 'utf8')) : await routesFromIp();
+      return routes.filter((dst) => !dst.startsWith('127.') && dst !== '0.0.0.0/0');
     },
 
     async list() {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNetDriver } from '../../sdk/drivers/net.ts';
+import { createNetDriver, routesOfFibTrie } from '../../sdk/drivers/net.ts';
 import { hostInterface } from '../../sdk/plan/names.ts';
 import { addressIn, allocate, parseCidr } from '../../sdk/plan/subnet.ts';
 import type { HostLinkArgs, VethArgs } from '../../sdk/plan/types.ts';
@@ -33,6 +33,34 @@ function cleanup(n: ReturnType<typeof names>): void {
   forceCleanup(ENV, n.instance);
   removeHostLink(n.hostIf);
 }
+
+test('routes: read from /proc/net/fib_trie, the routes of every table that `ip route show table all` lists', async () => {
+  const n = names('fib');
+  const ns = n.ns('a');
+  try {
+    await net.createNetns([ns]);
+    const ip = (...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+    ip('link', 'set', 'lo', 'up');
+    ip('link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1');
+    ip('addr', 'add', '10.77.1.5/24', 'dev', 'd0');
+    ip('link', 'set', 'd0', 'up');
+    ip('link', 'set', 'd1', 'up');
+    // Two lengths on one leaf, a custom table (a VPN's), a blackhole, a host route.
+    ip('route', 'add', '10.77.0.0/16', 'dev', 'd0');
+    ip('route', 'add', '10.88.0.0/16', 'dev', 'd0', 'table', '100');
+    ip('route', 'add', 'blackhole', '10.99.0.0/20');
+    ip('route', 'add', '10.66.6.6', 'dev', 'd0');
+    const fromIp = (JSON.parse(ip('-j', '-4', 'route', 'show', 'table', 'all')) as Array<{ dst: string }>).map((r) => (r.dst === 'default' ? '0.0.0.0/0' : r.dst.includes('/') ? r.dst : `${r.dst}/32`));
+    const fromFib = routesOfFibTrie(execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/fib_trie'], { encoding: 'utf8' }));
+    assert.equal([...fromFib].sort(), [...new Set(fromIp)].sort());
+    for (const route of ['10.77.0.0/16', '10.77.1.0/24', '10.77.1.5/32', '10.88.0.0/16', '10.99.0.0/20', '10.66.6.6/32']) assert.ok(fromFib.includes(route), `${route} in ${fromFib}`);
+    // The host's, as plan and up see them: loopback and the default route left out.
+    const host = await net.routes();
+    assert.ok(host.length > 0 && host.every((r) => !r.startsWith('127.') && r !== '0.0.0.0/0'), String(host));
+  } finally {
+    await net.deleteNetns([ns]);
+  }
+});
 
 test('createNetns / deleteNetns, idempotent: twice, and a missing one, are fine', async () => {
   const n = names('nn');
