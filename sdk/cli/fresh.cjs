@@ -47,4 +47,4 @@ function isFresh(part) {
   }
 }
 
-module.exports = { root, distDir, eachSource, newestSource, isFresh };
+module.exports = { root, distDir, eachSource, isFresh };
